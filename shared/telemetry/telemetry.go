@@ -76,7 +76,7 @@ func (m *Metrics) Emit(name string, value float64, unit Unit, dims map[string]st
 	_, _ = m.w.Write(append(b, '\n'))
 }
 
-// Count emits a Count metric of value 1... n.
+// Count emits a Count metric of value n.
 func (m *Metrics) Count(name string, n int, dims map[string]string) {
 	m.Emit(name, float64(n), Count, dims)
 }
