@@ -1,4 +1,4 @@
-package export
+package export_test
 
 import (
 	"context"
@@ -11,6 +11,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/cacheport/cacheport/internal/fakes"
+	. "github.com/cacheport/cacheport/shared/export"
 )
 
 var t0 = time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
@@ -161,9 +164,9 @@ func TestAllowed(t *testing.T) {
 	}
 }
 
-func newTestMachine(t *testing.T) (*Machine, *fakeS3, *fakeBus) {
+func newTestMachine(t *testing.T) (*Machine, *fakes.S3, *fakes.Bus) {
 	t.Helper()
-	s3f, bus := newFakeS3(), &fakeBus{}
+	s3f, bus := fakes.NewS3(), &fakes.Bus{}
 	now := t0
 	m := NewMachine(NewStore(s3f, "exports"), NewPublisher(bus, "cacheport"), WithClock(func() time.Time { return now }))
 	return m, s3f, bus
@@ -192,7 +195,7 @@ func TestBeginIsOncePerExport(t *testing.T) {
 		t.Fatalf("second Begin = %v, want ErrExists", err)
 	}
 	var rec map[string]any
-	if err := json.Unmarshal(s3f.objects[e.Key].body, &rec); err != nil {
+	if err := json.Unmarshal(s3f.Objects[e.Key].Body, &rec); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"format", "export_id", "cache", "bucket", "prefix", "window", "attempt", "max_attempts", "stage", "source", "objects", "removed", "history", "created_at", "updated_at"} {
@@ -229,13 +232,13 @@ func TestMoveWritesConditionallyAndPublishes(t *testing.T) {
 	if got.ETag != e.ETag {
 		t.Errorf("etag %s, want %s", got.ETag, e.ETag)
 	}
-	types := bus.types()
+	types := bus.Types()
 	if len(types) != 1 || types[0] != DetailStarted {
 		t.Fatalf("published %v, want [Export Started]", types)
 	}
 	var d Detail
-	_ = json.Unmarshal([]byte(aws.ToString(bus.events[0].Entries[0].Detail)), &d)
-	if d.Expect == nil || d.Expect.Shards != 1 || d.RecordKey != e.Key || d.Stage != StageExporting || aws.ToString(bus.events[0].Entries[0].EventBusName) != "cacheport" {
+	_ = json.Unmarshal([]byte(aws.ToString(bus.Events[0].Entries[0].Detail)), &d)
+	if d.Expect == nil || d.Expect.Shards != 1 || d.RecordKey != e.Key || d.Stage != StageExporting || aws.ToString(bus.Events[0].Entries[0].EventBusName) != "cacheport" {
 		t.Fatalf("detail %+v", d)
 	}
 }
@@ -268,7 +271,7 @@ func TestConcurrentTransitionsExactlyOneWins(t *testing.T) {
 		var ready sync.WaitGroup
 		ready.Add(2)
 		gate := make(chan struct{})
-		s3f.beforePut = func() { ready.Done(); <-gate }
+		s3f.BeforePut = func() { ready.Done(); <-gate }
 		errs := make([]error, 2)
 		var wg sync.WaitGroup
 		for i, ex := range []*Export{&a, &b} {
@@ -281,7 +284,7 @@ func TestConcurrentTransitionsExactlyOneWins(t *testing.T) {
 		ready.Wait()
 		close(gate)
 		wg.Wait()
-		s3f.beforePut = nil
+		s3f.BeforePut = nil
 		wins := 0
 		for _, err := range errs {
 			switch {
@@ -294,7 +297,7 @@ func TestConcurrentTransitionsExactlyOneWins(t *testing.T) {
 		if wins != 1 {
 			t.Fatalf("round %d: %d winners (%v), want exactly 1", round, wins, errs)
 		}
-		if n := len(bus.types()); n != 1 {
+		if n := len(bus.Types()); n != 1 {
 			t.Fatalf("round %d: %d events published, want 1", round, n)
 		}
 		got, _ := m.Load(ctx, e.Key)
@@ -331,7 +334,7 @@ func TestNextAttemptRetriesThenAbandons(t *testing.T) {
 		t.Fatalf("NextAttempt at budget = %v, %v; stage %s", again, err, e.Stage)
 	}
 	want := []string{DetailFailed, DetailCleaned, DetailRequested, DetailFailed, DetailCleaned, DetailAbandoned}
-	if got := bus.types(); strings.Join(got, ",") != strings.Join(want, ",") {
+	if got := bus.Types(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("events %v, want %v", got, want)
 	}
 	if err := m.Save(ctx, e, func(r *Record) { r.Target = "x" }); err == nil {
@@ -343,7 +346,7 @@ func TestPublishFailureKeepsTheMove(t *testing.T) {
 	m, _, bus := newTestMachine(t)
 	ctx := context.Background()
 	e := begin(t, m)
-	bus.fail = errors.New("throttled")
+	bus.Fail = errors.New("throttled")
 	err := m.Fail(ctx, e, Error{Code: "snapshot-failed"})
 	var pe *PublishError
 	if !errors.As(err, &pe) || pe.DetailType != DetailFailed {
