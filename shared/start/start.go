@@ -88,16 +88,16 @@ type Outcome string
 
 // The outcomes a Result can report.
 const (
-	OutcomeSkipped    Outcome = "skipped"     // the cache cannot be exported (reason says why)
-	OutcomeExists     Outcome = "exists"      // this window's export was begun already
-	OutcomeFannedOut  Outcome = "fanned-out"  // Export Requested published for it
-	OutcomeSnapshot   Outcome = "snapshotting"
-	OutcomeStarted    Outcome = "started"     // the export to S3 was started
-	OutcomeWaiting    Outcome = "waiting"     // nothing to do yet (reason says for what)
-	OutcomeFailed     Outcome = "failed"      // moved to failed (reason is the code)
-	OutcomeLostRace   Outcome = "lost-race"   // another invocation moved it first
-	OutcomeNothing    Outcome = "nothing"     // its stage is not start-export's business
-	OutcomeError      Outcome = "error"       // could not act; Err says why
+	OutcomeSkipped   Outcome = "skipped"    // the cache cannot be exported (reason says why)
+	OutcomeExists    Outcome = "exists"     // this window's export was begun already
+	OutcomeFannedOut Outcome = "fanned-out" // Export Requested published for it
+	OutcomeSnapshot  Outcome = "snapshotting"
+	OutcomeStarted   Outcome = "started"   // the export to S3 was started
+	OutcomeWaiting   Outcome = "waiting"   // nothing to do yet (reason says for what)
+	OutcomeFailed    Outcome = "failed"    // moved to failed (reason is the code)
+	OutcomeLostRace  Outcome = "lost-race" // another invocation moved it first
+	OutcomeNothing   Outcome = "nothing"   // its stage is not start-export's business
+	OutcomeError     Outcome = "error"     // could not act; Err says why
 )
 
 // Result is what happened to one cache or export.
