@@ -79,8 +79,8 @@ func (c Class) Retryable() bool {
 	return false
 }
 
-// code returns a modeled fault's error code, so that the tables below follow the SDK's model.
-func code(e smithy.APIError) string { return e.ErrorCode() }
+// modeledCode returns a modeled fault's error code, so that the tables below follow the SDK's model.
+func modeledCode(e smithy.APIError) string { return e.ErrorCode() }
 
 // codeClasses maps AWS error codes to classes. Codes of modeled faults are taken from the
 // SDK's own types so that they cannot drift from the service model.
@@ -172,14 +172,14 @@ var codeClasses = func() map[string]Class {
 		{&s3types.InvalidRequest{}, InvalidInput},
 	}
 	for _, x := range modeled {
-		m[code(x.e)] = x.c
+		m[modeledCode(x.e)] = x.c
 	}
 	return m
 }()
 
-// statusClasses places an error by HTTP status when its code is unknown.
+// statusClasses places an error by HTTP status when its code is unknown. 400 is left out: it is
+// the status of nearly every fault, so it says nothing about an unknown code.
 var statusClasses = map[int]Class{
-	400: InvalidInput,
 	401: Permission,
 	403: Permission,
 	404: NotFound,
@@ -192,7 +192,7 @@ var statusClasses = map[int]Class{
 // through wrapping (fmt.Errorf's %w, smithy.OperationError, the SDK's ResponseError and
 // retry.MaxAttemptsError), so it can be given the error exactly as a caller received it.
 //
-// The order is: the AWS error code; then the HTTP status (404, 409, 412, 403, 429, 5xx);
+// The order is: the AWS error code; then the HTTP status (401, 403, 404, 409, 412, 429, 5xx);
 // then context.DeadlineExceeded, timeouts and connection errors (Transient).
 func Classify(err error) Class {
 	if err == nil {

@@ -90,7 +90,7 @@ func TestClassify(t *testing.T) {
 		{"invalid parameter value", sdkErr("ElastiCache", "CopySnapshot", 400, &ectypes.InvalidParameterValueException{}), InvalidInput},
 		{"invalid parameter combination", sdkErr("ElastiCache", "CopySnapshot", 400, &ectypes.InvalidParameterCombinationException{}), InvalidInput},
 		{"invalid ARN", sdkErr("ElastiCache", "ListTagsForResource", 400, &ectypes.InvalidARNFault{}), InvalidInput},
-		{"400 with unknown code", sdkErr("ElastiCache", "CopySnapshot", 400, generic("SomethingNew", "")), InvalidInput},
+		{"400 with unknown code", sdkErr("ElastiCache", "CopySnapshot", 400, generic("SomethingNew", "")), Unknown},
 
 		{"500 internal error", sdkErr("S3", "PutObject", 500, generic("InternalError", "")), Transient},
 		{"503 unknown code", sdkErr("ElastiCache", "DescribeSnapshots", 503, generic("Unavailable", "")), Transient},

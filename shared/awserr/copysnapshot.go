@@ -33,7 +33,7 @@ type copyAdvice struct {
 // so each row accepts the generic parameter and permission codes (unconfirmed which one AWS
 // uses for which message; a code outside these lists is never matched by message).
 var (
-	paramCodes  = []string{code(&ectypes.InvalidParameterValueException{}), code(&ectypes.InvalidParameterCombinationException{})}
+	paramCodes  = []string{modeledCode(&ectypes.InvalidParameterValueException{}), modeledCode(&ectypes.InvalidParameterCombinationException{})}
 	accessCodes = []string{"AccessDenied", "AccessDeniedException"}
 	anyCopyCode = append(append([]string{}, paramCodes...), accessCodes...)
 )
@@ -65,7 +65,7 @@ var copySnapshotTable = []copyAdvice{
 		"the caller may not export to this bucket: give its role elasticache:CopySnapshot and s3:GetBucketLocation, s3:ListAllMyBuckets, s3:ListBucket, s3:PutObject on the bucket (run cacheport doctor to check)"},
 	{paramCodes, "already contains an object with key", CopyTargetExists,
 		"an object with the target name is already in the bucket: the export must use a new target name (next attempt), never overwrite"},
-	{[]string{code(&ectypes.SnapshotAlreadyExistsFault{})}, "", CopyTargetExists,
+	{[]string{modeledCode(&ectypes.SnapshotAlreadyExistsFault{})}, "", CopyTargetExists,
 		"an object with the target name is already in the bucket: the export must use a new target name (next attempt), never overwrite"},
 	{accessCodes, "", CopyAccessDenied,
 		"the caller may not export to this bucket: give its role elasticache:CopySnapshot and s3:GetBucketLocation, s3:ListAllMyBuckets, s3:ListBucket, s3:PutObject on the bucket (run cacheport doctor to check)"},
