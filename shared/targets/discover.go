@@ -8,7 +8,8 @@
 // already running, the manual snapshot quota).
 //
 // Both take consumer-side interfaces (API, SnapshotAPI) that *elasticache.Client satisfies, so
-// tests pass small fakes. Neither writes anything.
+// tests pass small fakes. Neither writes anything or keeps state: they are safe for concurrent
+// use when their api is.
 package targets
 
 import (

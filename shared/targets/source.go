@@ -51,9 +51,9 @@ type Choice struct {
 	// Create: a new manual snapshot named Snapshot must be made (CreateSnapshot, or
 	// CreateServerlessCacheSnapshot for serverless caches).
 	Create bool
-	// Existing: the snapshot named SourceOptions.NewSnapshotName exists already. This field is
-	// an addition to the first design: it makes a second run after a crash between
-	// CreateSnapshot and the record update go on with that snapshot.
+	// Existing: the snapshot named SourceOptions.NewSnapshotName exists already (a run that
+	// crashed between CreateSnapshot and the record update made it): go on with it. Its state
+	// is not checked here; it may still be creating, or have failed.
 	Existing bool
 	// Wait, when not empty, says not to snapshot now, and why (Wait* constants).
 	Wait string
