@@ -176,4 +176,3 @@ func orDash(s string) string {
 	}
 	return s
 }
-
