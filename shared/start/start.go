@@ -83,6 +83,10 @@ func New(opts Options, ec ElastiCacheAPI, m *export.Machine, log *slog.Logger, m
 	return &Starter{opts: opts, ec: ec, m: m, log: log, metrics: metrics}
 }
 
+// ErrNotOurs is wrapped by Requested's error when the event names a record outside this
+// deployment's bucket and prefix, or one that does not exist: acting on it again cannot help.
+var ErrNotOurs = errors.New("not an export record of this deployment")
+
 // Outcome says what one step did to one export.
 type Outcome string
 
@@ -211,7 +215,7 @@ func (s *Starter) Requested(ctx context.Context, d export.Detail) (*Summary, err
 	e, err := s.m.Load(ctx, key)
 	if err != nil {
 		if errors.Is(err, export.ErrNotFound) {
-			return sum, fmt.Errorf("export requested for %s, which has no record: %w", key, err)
+			return sum, fmt.Errorf("export requested for %s, which has no record (%w): %w", key, ErrNotOurs, err)
 		}
 		r := s.errResult(d.Cache, d.ExportID, err)
 		sum.add(r)
@@ -303,11 +307,11 @@ func (s *Starter) errResult(cache, id string, err error) Result {
 // recordKey checks that an event's record key is a record of this deployment (bucket, prefix).
 func (s *Starter) recordKey(d export.Detail) (string, error) {
 	if d.Bucket != "" && d.Bucket != s.opts.Bucket {
-		return "", fmt.Errorf("event names bucket %q, this deployment exports to %q", d.Bucket, s.opts.Bucket)
+		return "", fmt.Errorf("event names bucket %q, this deployment exports to %q: %w", d.Bucket, s.opts.Bucket, ErrNotOurs)
 	}
 	l, rest, ok := export.ParseRecordKey(s.opts.Prefix, d.RecordKey)
 	if !ok || rest != export.RecordName || (d.ExportID != "" && l.ExportID != d.ExportID) {
-		return "", fmt.Errorf("event's record_key %q is not an export record under %s/", d.RecordKey, s.opts.Prefix)
+		return "", fmt.Errorf("event's record_key %q is not an export record under %s/: %w", d.RecordKey, s.opts.Prefix, ErrNotOurs)
 	}
 	return d.RecordKey, nil
 }

@@ -14,8 +14,8 @@ import (
 	ectypes "github.com/aws/aws-sdk-go-v2/service/elasticache/types"
 
 	"github.com/cacheport/cacheport/internal/fakes"
+	"github.com/cacheport/cacheport/shared/config"
 	"github.com/cacheport/cacheport/shared/export"
-	"github.com/cacheport/cacheport/shared/targets"
 )
 
 var tick = time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC) // a Tuesday
@@ -465,8 +465,8 @@ func TestRequestedRejectsForeignRecords(t *testing.T) {
 		{RecordKey: "cacheport/orders/orders-20261124-0300/export.json", ExportID: "other"},
 		{RecordKey: "cacheport/orders/orders-20261124-0300/export.json"}, // no such record
 	} {
-		if _, err := r.st.Requested(ctx, d); err == nil {
-			t.Errorf("Requested(%+v) was accepted", d)
+		if _, err := r.st.Requested(ctx, d); !errors.Is(err, ErrNotOurs) {
+			t.Errorf("Requested(%+v) = %v, want ErrNotOurs", d, err)
 		}
 	}
 	if len(r.ec.Calls) != 0 {
@@ -546,7 +546,6 @@ func TestNamesOfSnapshotsAndIDs(t *testing.T) {
 	if _, ok := cacheOfScheduledID("my-export"); ok {
 		t.Error("a hand-named id parsed as scheduled")
 	}
-	_ = targets.Filter{}
 }
 
 func equalMap(a, b map[string]Outcome) bool {
@@ -559,4 +558,18 @@ func equalMap(a, b map[string]Outcome) bool {
 		}
 	}
 	return true
+}
+
+func TestOptionsFromConfig(t *testing.T) {
+	c, err := config.Load(func(k string) string {
+		return map[string]string{"CACHEPORT_BUCKET": "exports", "CACHEPORT_TARGET_TAG": "backup=yes", "CACHEPORT_STALE_AFTER": "6h", "CACHEPORT_ENGINES": "valkey"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := OptionsFrom(c)
+	if o.Bucket != "exports" || o.Prefix != "cacheport" || o.Filter.TagKey != "backup" || o.Filter.TagValue != "yes" || o.Filter.Engines[0] != "valkey" ||
+		o.MaxAttempts != 3 || o.SweepWindow != 7*time.Hour || o.SnapshotQuota != 20 {
+		t.Fatalf("options %+v", o)
+	}
 }

@@ -1,0 +1,5 @@
+package awsconf
+
+import "os"
+
+var osGetenv = os.Getenv
