@@ -262,7 +262,8 @@ type rule struct {
 func rules(tmpl map[string]any) []rule {
 	var out []rule
 	add := func(name string, bus, pattern any) {
-		srcs, _ := strs(mapAt(map[string]any{"p": pattern}, "p")["source"])
+		pm, _ := pattern.(map[string]any)
+		srcs, _ := strs(pm["source"])
 		out = append(out, rule{name: name, bus: bus, sources: srcs})
 	}
 	for id, r := range mapAt(tmpl, "Resources") {
