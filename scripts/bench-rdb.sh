@@ -53,13 +53,16 @@ fi
 (cd "$here" && go build -trimpath -o bin/cacheport ./cmd/cacheport)
 cp="$here/bin/cacheport"
 
-# best CMD...: prints "seconds peak-rss-KiB" of the fastest of $runs runs.
+# best CMD...: prints "seconds peak-rss-KiB" of the fastest of $runs runs (whole processes).
 best() {
-  local bestt="" bestm="" t m
+  local bestt="" bestm="" t m out
+  out=$(mktemp)
   for _ in $(seq "$runs"); do
-    read -r t m < <( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+    /usr/bin/time -f '%e %M' -o "$out" "$@" >/dev/null 2>&1 || true
+    read -r t m < "$out"
     if [[ -z $bestt ]] || awk -v a="$t" -v b="$bestt" 'BEGIN{exit !(a<b)}'; then bestt=$t; bestm=$m; fi
   done
+  rm -f "$out"
   echo "$bestt $bestm"
 }
 

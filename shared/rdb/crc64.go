@@ -5,9 +5,10 @@ import "encoding/binary"
 // jonesPoly is the reflected CRC-64/Jones polynomial Redis uses for the RDB trailer.
 const jonesPoly = 0x95AC9329AC4BC9B5
 
-// crcTables are slicing-by-8 tables for CRC-64/Jones. hash/crc64 would rebuild such tables on
-// every large Update for a polynomial other than ISO and ECMA, so the package keeps its own.
-var crcTables = func() (t [8][256]uint64) {
+// crcTables are slicing-by-16 tables for CRC-64/Jones (32 KiB). hash/crc64 would rebuild
+// slicing-by-8 tables on every large Update for a polynomial other than ISO and ECMA, and
+// slicing by 16 is about a third faster than by 8 here.
+var crcTables = func() (t [16][256]uint64) {
 	for i := range 256 {
 		c := uint64(i)
 		for range 8 {
@@ -21,7 +22,7 @@ var crcTables = func() (t [8][256]uint64) {
 	}
 	for i := range 256 {
 		c := t[0][i]
-		for k := 1; k < 8; k++ {
+		for k := 1; k < 16; k++ {
 			c = t[0][c&0xff] ^ c>>8
 			t[k][i] = c
 		}
@@ -32,14 +33,17 @@ var crcTables = func() (t [8][256]uint64) {
 // crc64Update extends crc (initial value 0, no final XOR, as Redis computes it) with p.
 func crc64Update(crc uint64, p []byte) uint64 {
 	t := &crcTables
-	for len(p) >= 8 {
-		crc ^= binary.LittleEndian.Uint64(p)
-		crc = t[7][crc&0xff] ^ t[6][crc>>8&0xff] ^ t[5][crc>>16&0xff] ^ t[4][crc>>24&0xff] ^
-			t[3][crc>>32&0xff] ^ t[2][crc>>40&0xff] ^ t[1][crc>>48&0xff] ^ t[0][crc>>56]
-		p = p[8:]
+	for len(p) >= 16 {
+		a := crc ^ binary.LittleEndian.Uint64(p)
+		b := binary.LittleEndian.Uint64(p[8:])
+		crc = t[15][a&0xff] ^ t[14][a>>8&0xff] ^ t[13][a>>16&0xff] ^ t[12][a>>24&0xff] ^
+			t[11][a>>32&0xff] ^ t[10][a>>40&0xff] ^ t[9][a>>48&0xff] ^ t[8][a>>56] ^
+			t[7][b&0xff] ^ t[6][b>>8&0xff] ^ t[5][b>>16&0xff] ^ t[4][b>>24&0xff] ^
+			t[3][b>>32&0xff] ^ t[2][b>>40&0xff] ^ t[1][b>>48&0xff] ^ t[0][b>>56]
+		p = p[16:]
 	}
-	for _, b := range p {
-		crc = t[0][byte(crc)^b] ^ crc>>8
+	for _, c := range p {
+		crc = t[0][byte(crc)^c] ^ crc>>8
 	}
 	return crc
 }

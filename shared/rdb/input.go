@@ -42,7 +42,6 @@ type input struct {
 func (in *input) init(r io.Reader) {
 	in.r = r
 	in.h = newHasher()
-	go in.h.run()
 }
 
 // offset returns the file offset of the next unread byte.
@@ -71,10 +70,8 @@ func (in *input) refill(need int) {
 	next := (in.cur + 1) % numBufs
 	// The next buffer was last filled numBufs refills ago, and its consumed bytes were handed
 	// over for CRC by the refill after that: wait until the hasher is done with both.
-	for in.acked < in.fills-numBufs+2 {
-		<-in.h.done
-		in.acked++
-	}
+	in.h.sha.wait(in.fills - numBufs + 2)
+	in.h.crc.wait(in.fills - numBufs + 2)
 	nb := in.bufs[next]
 	if nb == nil {
 		nb = make([]byte, bufSize)
@@ -98,11 +95,12 @@ func (in *input) refill(need int) {
 	}
 	// Every refill hands one message (possibly empty) to the hasher, so that fills and
 	// buffer rotation stay in step.
-	m := chunk{sha: nb[rem:got], acked: true}
+	in.h.sha.ch <- chunk{b: nb[rem:got], acked: true}
+	seg := chunk{acked: true}
 	if !in.crcCut {
-		m.crc = in.buf[in.crcFrom:in.pos]
+		seg.b = in.buf[in.crcFrom:in.pos]
 	}
-	in.h.ch <- m
+	in.h.crc.ch <- seg
 	in.fills++
 	in.cur, in.buf, in.pos, in.crcFrom = next, nb[:got], 0, 0
 }
@@ -112,7 +110,7 @@ func (in *input) cutCRC() {
 	if in.crcCut {
 		return
 	}
-	in.h.ch <- chunk{crc: in.buf[in.crcFrom:in.pos]}
+	in.h.crc.ch <- chunk{b: in.buf[in.crcFrom:in.pos]}
 	in.crcFrom = in.pos
 	in.crcCut = true
 }
@@ -189,48 +187,75 @@ func (in *input) finish() *hasher {
 	}
 	if !in.h.closed {
 		in.h.closed = true
-		close(in.h.ch)
-		<-in.h.finished
+		in.h.sha.close()
+		in.h.crc.close()
 	}
 	return in.h
 }
 
-// chunk is one message to the hasher: fresh bytes for SHA-256, consumed bytes for CRC-64.
-// acked messages (one per refill) are acknowledged on done.
+// chunk is one message to a hashing lane; acked messages (one per refill) are acknowledged,
+// so that the parser knows when a buffer is free again.
 type chunk struct {
-	sha, crc []byte
-	acked    bool
+	b     []byte
+	acked bool
 }
 
-// hasher computes SHA-256 of every byte read and CRC-64 of the bytes handed to it for CRC.
-type hasher struct {
+// lane is one hashing goroutine and its channels.
+type lane struct {
 	ch       chan chunk
 	done     chan struct{}
 	finished chan struct{}
-	closed   bool
-
-	sha   hash.Hash
-	crc   uint64
-	total int64
+	acked    int
 }
 
-func newHasher() *hasher {
-	return &hasher{
+func newLane(h func([]byte)) *lane {
+	l := &lane{
 		ch:       make(chan chunk, numBufs+1),
 		done:     make(chan struct{}, numBufs+1),
 		finished: make(chan struct{}),
-		sha:      sha256.New(),
+	}
+	go func() {
+		defer close(l.finished)
+		for c := range l.ch {
+			h(c.b)
+			if c.acked {
+				l.done <- struct{}{}
+			}
+		}
+	}()
+	return l
+}
+
+// wait blocks until the lane has finished n acked messages.
+func (l *lane) wait(n int) {
+	for l.acked < n {
+		<-l.done
+		l.acked++
 	}
 }
 
-func (h *hasher) run() {
-	defer close(h.finished)
-	for c := range h.ch {
-		h.total += int64(len(c.sha))
-		h.sha.Write(c.sha)
-		h.crc = crc64Update(h.crc, c.crc)
-		if c.acked {
-			h.done <- struct{}{}
-		}
-	}
+func (l *lane) close() {
+	close(l.ch)
+	<-l.finished
+}
+
+// hasher computes SHA-256 of every byte read and CRC-64 of the bytes handed to it for CRC,
+// each on its own goroutine: with the parser, they keep two cores busy.
+type hasher struct {
+	sha, crc *lane
+	closed   bool
+
+	digest hash.Hash
+	sum    uint64 // CRC-64 so far; read only after close
+	total  int64
+}
+
+func newHasher() *hasher {
+	h := &hasher{digest: sha256.New()}
+	h.sha = newLane(func(b []byte) {
+		h.total += int64(len(b))
+		h.digest.Write(b)
+	})
+	h.crc = newLane(func(b []byte) { h.sum = crc64Update(h.sum, b) })
+	return h
 }

@@ -171,7 +171,7 @@ func (p *Reader) Close() error {
 func (p *Reader) finish() {
 	h := p.in.finish()
 	p.ended = true
-	copy(p.sha[:], h.sha.Sum(nil))
+	copy(p.sha[:], h.digest.Sum(nil))
 	p.size = h.total
 }
 
@@ -416,11 +416,11 @@ func (p *Reader) readTrailer() error {
 	switch {
 	case want == 0:
 		p.checksum = ChecksumDisabled
-	case want == p.in.h.crc:
+	case want == p.in.h.sum:
 		p.checksum = ChecksumOK
 	default:
 		p.checksum = ChecksumMismatch
-		return p.errAt(off, fmt.Errorf("%w: trailer %016x, computed %016x", ErrChecksum, want, p.in.h.crc))
+		return p.errAt(off, fmt.Errorf("%w: trailer %016x, computed %016x", ErrChecksum, want, p.in.h.sum))
 	}
 	return nil
 }
