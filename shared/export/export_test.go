@@ -393,3 +393,26 @@ func TestListFollowsPages(t *testing.T) {
 		t.Fatalf("List found %d records (%v), want 3", len(refs), refs)
 	}
 }
+
+func TestNoteRemovedOnAFinalRecord(t *testing.T) {
+	m, _, bus := newTestMachine(t)
+	ctx := context.Background()
+	e := begin(t, m)
+	if err := m.Cancel(ctx, e, "by request"); err != nil {
+		t.Fatal(err)
+	}
+	stale := *e
+	if err := m.NoteRemoved(ctx, e, []Removal{{What: "object", Name: "k", At: t0}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.NoteRemoved(ctx, &stale, []Removal{{What: "object", Name: "k2", At: t0}}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("stale NoteRemoved = %v, want ErrConflict", err)
+	}
+	got, _ := m.Load(ctx, e.Key)
+	if got.Stage != StageCancelled || len(got.Removed) != 1 || got.Removed[0].Name != "k" {
+		t.Fatalf("record %+v", got.Record)
+	}
+	if n := len(bus.Types()); n != 1 {
+		t.Fatalf("NoteRemoved published: %v", bus.Types())
+	}
+}

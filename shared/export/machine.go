@@ -160,6 +160,24 @@ func (m *Machine) Save(ctx context.Context, e *Export, change func(*Record)) err
 	return nil
 }
 
+// NoteRemoved appends what cleanup removed to e's record without changing its stage. It is the
+// one write allowed on a final record (cancelled, abandoned, verified: late objects of a dead
+// attempt, retention), so that the record keeps saying what became of every object.
+func (m *Machine) NoteRemoved(ctx context.Context, e *Export, removed []Removal) error {
+	if len(removed) == 0 {
+		return nil
+	}
+	next := cloneRecord(e.Record)
+	next.Removed = append(next.Removed, removed...)
+	next.UpdatedAt = m.Now()
+	etag, err := m.store.Update(ctx, e.Key, e.ETag, &next)
+	if err != nil {
+		return err
+	}
+	e.Record, e.ETag = next, etag
+	return nil
+}
+
 // Publish publishes an event about e that no transition implies (Export Requested for a fresh
 // record fanned out by the window tick, Export Verifying for a checkpointed verification).
 func (m *Machine) Publish(ctx context.Context, e *Export, detailType string) error {
