@@ -416,3 +416,31 @@ func TestNoteRemovedOnAFinalRecord(t *testing.T) {
 		t.Fatalf("NoteRemoved published: %v", bus.Types())
 	}
 }
+
+func TestParseSnapshotNameAndScheduledID(t *testing.T) {
+	for name, want := range map[string]struct {
+		id string
+		n  int
+	}{
+		"cacheport-orders-20261124-0300-a1": {"orders-20261124-0300", 1},
+		"cacheport-my-export-a12":           {"my-export", 12},
+		"cacheport-orders-a01":              {},
+		"cacheport--a1":                     {},
+		"cacheport-orders-a0":               {},
+		"automatic.orders-2026":             {},
+		"cacheport-Orders-a1":               {},
+	} {
+		id, n, ok := ParseSnapshotName(name)
+		if ok != (want.id != "") || id != want.id || n != want.n {
+			t.Errorf("ParseSnapshotName(%q) = %q, %d, %v; want %q, %d", name, id, n, ok, want.id, want.n)
+		}
+	}
+	if c, ok := CacheOfScheduledID("orders-eu-20261124-0300"); !ok || c != "orders-eu" {
+		t.Errorf("CacheOfScheduledID = %q, %v", c, ok)
+	}
+	for _, id := range []string{"my-export", "-20261124-0300", "x20261124-0300", "orders-20261399-0300"} {
+		if _, ok := CacheOfScheduledID(id); ok {
+			t.Errorf("CacheOfScheduledID(%q) parsed", id)
+		}
+	}
+}

@@ -186,3 +186,35 @@ func AttemptOf(rest string) int {
 	}
 	return n
 }
+
+// ParseSnapshotName splits a snapshot name cacheport-EXPORT_ID-aN into the export id and the
+// attempt; ok is false for any other name.
+func ParseSnapshotName(name string) (exportID string, attempt int, ok bool) {
+	rest, found := strings.CutPrefix(name, SnapshotStem)
+	if !found {
+		return "", 0, false
+	}
+	i := strings.LastIndex(rest, "-a")
+	if i <= 0 {
+		return "", 0, false
+	}
+	id, n := rest[:i], rest[i+2:]
+	attempt, err := strconv.Atoi(n)
+	if err != nil || attempt <= 0 || strconv.Itoa(attempt) != n || ValidateExportID(id) != nil {
+		return "", 0, false
+	}
+	return id, attempt, true
+}
+
+// CacheOfScheduledID returns CACHE of a scheduled export id CACHE-YYYYMMDD-HHMM; ok is false
+// for ids given by hand, which do not name their cache.
+func CacheOfScheduledID(id string) (string, bool) {
+	n := len(WindowLayout)
+	if len(id) < n+2 || id[len(id)-n-1] != '-' {
+		return "", false
+	}
+	if _, err := ParseWindow(id[len(id)-n:]); err != nil {
+		return "", false
+	}
+	return id[:len(id)-n-1], true
+}

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -230,14 +229,14 @@ func (s *Starter) Requested(ctx context.Context, d export.Detail) (*Summary, err
 // Other snapshots are ignored.
 func (s *Starter) SnapshotCreated(ctx context.Context, snapshot string, at time.Time) (*Summary, error) {
 	sum := &Summary{Action: "snapshot-created"}
-	id, ok := exportIDOfSnapshot(snapshot)
+	id, _, ok := export.ParseSnapshotName(snapshot)
 	if !ok {
 		s.log.Info("snapshot is not cacheport's; ignored", "snapshot", snapshot)
 		return sum, nil
 	}
 	// A scheduled export id is CACHE-YYYYMMDD-HHMM, which names its record; any other id
 	// (exports started by hand) is found by the sweep.
-	if cache, ok := cacheOfScheduledID(id); ok {
+	if cache, ok := export.CacheOfScheduledID(id); ok {
 		if l, err := export.NewLayout(s.opts.Prefix, cache, id); err == nil {
 			if e, err := s.m.Load(ctx, l.RecordKey()); err == nil {
 				sum.add(s.step(ctx, e, s.discoverLookup()))
@@ -314,41 +313,4 @@ func (s *Starter) recordKey(d export.Detail) (string, error) {
 		return "", fmt.Errorf("event's record_key %q is not an export record under %s/: %w", d.RecordKey, s.opts.Prefix, ErrNotOurs)
 	}
 	return d.RecordKey, nil
-}
-
-// exportIDOfSnapshot returns EXPORT_ID of a snapshot named cacheport-EXPORT_ID-aN.
-func exportIDOfSnapshot(name string) (string, bool) {
-	rest, ok := strings.CutPrefix(name, export.SnapshotStem)
-	if !ok {
-		return "", false
-	}
-	i := strings.LastIndex(rest, "-a")
-	if i <= 0 {
-		return "", false
-	}
-	id := rest[:i]
-	return id, export.SnapshotName(id, atoiOr0(rest[i+2:])) == name && export.ValidateExportID(id) == nil
-}
-
-// cacheOfScheduledID returns CACHE of an id CACHE-YYYYMMDD-HHMM.
-func cacheOfScheduledID(id string) (string, bool) {
-	if len(id) < len("x-20060102-1504") {
-		return "", false
-	}
-	w := id[len(id)-len(export.WindowLayout):]
-	if _, err := export.ParseWindow(w); err != nil || id[len(id)-len(export.WindowLayout)-1] != '-' {
-		return "", false
-	}
-	return id[:len(id)-len(export.WindowLayout)-1], true
-}
-
-func atoiOr0(s string) int {
-	n := 0
-	for _, c := range s {
-		if c < '0' || c > '9' || n > 1<<20 {
-			return 0
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n
 }

@@ -527,27 +527,6 @@ func TestDiscoveryErrorIsWrapped(t *testing.T) {
 	}
 }
 
-func TestNamesOfSnapshotsAndIDs(t *testing.T) {
-	for name, want := range map[string]string{
-		"cacheport-orders-20261124-0300-a1":  "orders-20261124-0300",
-		"cacheport-my-export-a12":            "my-export",
-		"cacheport-orders-20261124-0300-a01": "",
-		"cacheport--a1":                      "",
-		"automatic.orders-2026":              "",
-	} {
-		got, ok := exportIDOfSnapshot(name)
-		if (want != "") != ok || got != want && ok {
-			t.Errorf("exportIDOfSnapshot(%q) = %q, %v; want %q", name, got, ok, want)
-		}
-	}
-	if c, ok := cacheOfScheduledID("orders-eu-20261124-0300"); !ok || c != "orders-eu" {
-		t.Errorf("cacheOfScheduledID = %q, %v", c, ok)
-	}
-	if _, ok := cacheOfScheduledID("my-export"); ok {
-		t.Error("a hand-named id parsed as scheduled")
-	}
-}
-
 func equalMap(a, b map[string]Outcome) bool {
 	if len(a) != len(b) {
 		return false
