@@ -239,7 +239,7 @@ func (p *Reader) readHeader() error {
 	b, err := p.in.next(9)
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return p.errf(0, "not an RDB file: shorter than its 9-byte header")
+			return p.errAt(0, fmt.Errorf("not an RDB file: shorter than its 9-byte header: %w", io.ErrUnexpectedEOF))
 		}
 		return err
 	}
