@@ -109,7 +109,7 @@ func TestBombs(t *testing.T) {
 		"string of 2^62 bytes":         big(1 << 62),
 		"string of 2^64-1 bytes":       big(^uint64(0)),
 		"key of 2^62 bytes":            newWriter("REDIS0010").db(0).byte(0).len(1 << 62).b,
-		"key of 15 MiB, 10 bytes sent": append(newWriter("REDIS0010").db(0).byte(0).len(15 << 20).b, "0123456789"...),
+		"key of 15 MiB, 10 bytes sent": append(newWriter("REDIS0010").db(0).byte(0).len(15<<20).b, "0123456789"...),
 		"blob of 15 MiB, 10 bytes sent": append(newWriter("REDIS0010").db(0).key(16, "h").len(15<<20).b,
 			"0123456789"...),
 		"lzf blob claiming 2^40 bytes": newWriter("REDIS0010").db(0).key(16, "h").byte(0xc3).len(1 << 20).len(1 << 40).b,
