@@ -74,6 +74,7 @@ test: lint sam-build unit fuzz ## the one test command: lint, sam build, every t
 .PHONY: bench
 bench: ## benchmarks that print figures (go test -bench, whole-program comparisons)
 	$(GO) test -run='^$$' -bench=. -benchmem -timeout 30m ./...
+	bash scripts/bench-rdb.sh
 
 .PHONY: demo
 demo: ## the export -> verify -> cleanup cycle against the local AWS twin (arrives with the twin)
