@@ -14,9 +14,11 @@ import (
 )
 
 // ElastiCache is a small in-memory ElastiCache control plane: caches are set by the test,
-// snapshots are made by CreateSnapshot in "creating" and finished by the test (Finish), and
-// exports are recorded. Describe calls return one item a page so callers must paginate.
-// Errors can be queued per operation with Fail. Safe for concurrent use.
+// snapshots are made by CreateSnapshot in "creating" (with an ARN, and their tags kept under
+// both the name and the ARN) and finished by the test (Finish), exports are recorded, and
+// DeleteSnapshot/DeleteServerlessCacheSnapshot refuse a snapshot in a transitional state as AWS
+// does. Describe calls return one item a page so callers must paginate. Errors can be queued
+// per operation with Fail. Safe for concurrent use.
 type ElastiCache struct {
 	mu                  sync.Mutex
 	ReplicationGroups   []ectypes.ReplicationGroup
@@ -26,6 +28,7 @@ type ElastiCache struct {
 	ServerlessSnapshots []ectypes.ServerlessCacheSnapshot
 	Tags                map[string]map[string]string // by ARN or snapshot name
 	Copies              []elasticache.CopySnapshotInput
+	Deleted             []string // names of the snapshots deleted, in order
 	ServerlessExports   []elasticache.ExportServerlessCacheSnapshotInput
 	Calls               []string
 	errs                map[string][]error
@@ -200,7 +203,7 @@ func (f *ElastiCache) CreateSnapshot(_ context.Context, in *elasticache.CreateSn
 		}
 	}
 	s := ectypes.Snapshot{SnapshotName: in.SnapshotName, SnapshotSource: aws.String("manual"), SnapshotStatus: aws.String("creating"),
-		ReplicationGroupId: in.ReplicationGroupId, CacheClusterId: in.CacheClusterId, NumNodeGroups: aws.Int32(1)}
+		ReplicationGroupId: in.ReplicationGroupId, CacheClusterId: in.CacheClusterId, NumNodeGroups: aws.Int32(1), ARN: aws.String(SnapshotARN(name))}
 	for _, rg := range f.ReplicationGroups {
 		if aws.ToString(rg.ReplicationGroupId) == aws.ToString(in.ReplicationGroupId) {
 			s.NumNodeGroups = aws.Int32(int32(len(rg.NodeGroups)))
@@ -208,6 +211,7 @@ func (f *ElastiCache) CreateSnapshot(_ context.Context, in *elasticache.CreateSn
 	}
 	f.Snapshots = append(f.Snapshots, s)
 	f.setTags(name, in.Tags)
+	f.Tags[SnapshotARN(name)] = f.Tags[name]
 	return &elasticache.CreateSnapshotOutput{Snapshot: &s}, nil
 }
 
@@ -225,9 +229,11 @@ func (f *ElastiCache) CreateServerlessCacheSnapshot(_ context.Context, in *elast
 		}
 	}
 	s := ectypes.ServerlessCacheSnapshot{ServerlessCacheSnapshotName: in.ServerlessCacheSnapshotName, Status: aws.String("creating"), SnapshotType: aws.String("manual"),
-		CreateTime: aws.Time(f.now()), ServerlessCacheConfiguration: &ectypes.ServerlessCacheConfiguration{ServerlessCacheName: in.ServerlessCacheName}}
+		CreateTime: aws.Time(f.now()), ServerlessCacheConfiguration: &ectypes.ServerlessCacheConfiguration{ServerlessCacheName: in.ServerlessCacheName},
+		ARN: aws.String(ServerlessSnapshotARN(name))}
 	f.ServerlessSnapshots = append(f.ServerlessSnapshots, s)
 	f.setTags(name, in.Tags)
+	f.Tags[ServerlessSnapshotARN(name)] = f.Tags[name]
 	return &elasticache.CreateServerlessCacheSnapshotOutput{ServerlessCacheSnapshot: &s}, nil
 }
 
@@ -287,4 +293,81 @@ func (f *ElastiCache) ExportServerlessCacheSnapshot(_ context.Context, in *elast
 	}
 	f.ServerlessExports = append(f.ServerlessExports, *in)
 	return &elasticache.ExportServerlessCacheSnapshotOutput{}, nil
+}
+
+// SnapshotARN is the ARN the fake gives a node-based snapshot.
+func SnapshotARN(name string) string {
+	return "arn:aws:elasticache:us-east-1:111122223333:snapshot:" + name
+}
+
+// ServerlessSnapshotARN is the ARN the fake gives a serverless snapshot.
+func ServerlessSnapshotARN(name string) string {
+	return "arn:aws:elasticache:us-east-1:111122223333:serverlesscachesnapshot:" + name
+}
+
+// SetTags sets the tags of the resource named key (an ARN or a snapshot name), replacing any.
+func (f *ElastiCache) SetTags(key string, tags map[string]string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.Tags == nil {
+		f.Tags = map[string]map[string]string{}
+	}
+	f.Tags[key] = tags
+}
+
+// transitional reports whether a snapshot in status cannot be deleted yet.
+func transitional(status string) bool {
+	switch strings.ToLower(status) {
+	case "creating", "copying", "exporting", "restoring", "deleting":
+		return true
+	}
+	return false
+}
+
+// DeleteSnapshot deletes a node-based snapshot: SnapshotNotFoundFault when there is none,
+// InvalidSnapshotStateFault while it is creating, copying, exporting, restoring or deleting.
+func (f *ElastiCache) DeleteSnapshot(_ context.Context, in *elasticache.DeleteSnapshotInput, _ ...func(*elasticache.Options)) (*elasticache.DeleteSnapshotOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("DeleteSnapshot"); err != nil {
+		return nil, err
+	}
+	name := aws.ToString(in.SnapshotName)
+	for i, s := range f.Snapshots {
+		if aws.ToString(s.SnapshotName) != name {
+			continue
+		}
+		if transitional(aws.ToString(s.SnapshotStatus)) {
+			return nil, &ectypes.InvalidSnapshotStateFault{Message: aws.String("Snapshot " + name + " is " + aws.ToString(s.SnapshotStatus) + "; it cannot be deleted.")}
+		}
+		f.Snapshots = append(f.Snapshots[:i:i], f.Snapshots[i+1:]...)
+		f.Deleted = append(f.Deleted, name)
+		s.SnapshotStatus = aws.String("deleting")
+		return &elasticache.DeleteSnapshotOutput{Snapshot: &s}, nil
+	}
+	return nil, &ectypes.SnapshotNotFoundFault{Message: aws.String("Snapshot " + name + " not found.")}
+}
+
+// DeleteServerlessCacheSnapshot deletes a serverless snapshot: not found when there is none,
+// InvalidServerlessCacheSnapshotStateFault while it is in a transitional state.
+func (f *ElastiCache) DeleteServerlessCacheSnapshot(_ context.Context, in *elasticache.DeleteServerlessCacheSnapshotInput, _ ...func(*elasticache.Options)) (*elasticache.DeleteServerlessCacheSnapshotOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("DeleteServerlessCacheSnapshot"); err != nil {
+		return nil, err
+	}
+	name := aws.ToString(in.ServerlessCacheSnapshotName)
+	for i, s := range f.ServerlessSnapshots {
+		if aws.ToString(s.ServerlessCacheSnapshotName) != name {
+			continue
+		}
+		if transitional(aws.ToString(s.Status)) {
+			return nil, &ectypes.InvalidServerlessCacheSnapshotStateFault{Message: aws.String("Snapshot " + name + " is " + aws.ToString(s.Status) + "; it cannot be deleted.")}
+		}
+		f.ServerlessSnapshots = append(f.ServerlessSnapshots[:i:i], f.ServerlessSnapshots[i+1:]...)
+		f.Deleted = append(f.Deleted, name)
+		s.Status = aws.String("deleting")
+		return &elasticache.DeleteServerlessCacheSnapshotOutput{ServerlessCacheSnapshot: &s}, nil
+	}
+	return nil, &ectypes.ServerlessCacheSnapshotNotFoundFault{Message: aws.String("Snapshot " + name + " not found.")}
 }
