@@ -2,7 +2,6 @@ package rdb
 
 import (
 	"crypto/sha256"
-	"errors"
 	"hash"
 	"io"
 )
@@ -29,8 +28,7 @@ type input struct {
 	buf   []byte // bufs[cur][:valid]
 	pos   int
 	base  int64 // file offset of buf[0]
-	fills int   // chunks handed to the hasher
-	acked int   // chunks the hasher has finished
+	fills int   // refills so far (each hands one message to each hashing lane)
 	eof   bool
 	rerr  error // a read error other than io.EOF; sticky
 	h     *hasher
@@ -154,18 +152,6 @@ func (in *input) next(n int) ([]byte, error) {
 	b := in.buf[in.pos : in.pos+n]
 	in.pos += n
 	return b, nil
-}
-
-// atEnd reports whether the input is exhausted, reading ahead if needed.
-func (in *input) atEnd() (bool, error) {
-	err := in.fill(1)
-	if err == nil {
-		return false, nil
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return true, nil
-	}
-	return false, err
 }
 
 // drain reads the rest of the input (so that its hashes cover the whole file) and reports a

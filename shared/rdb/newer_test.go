@@ -168,9 +168,7 @@ func writerCases() []writerCase {
 			return newWriter("REDIS0009").db(0).key(9, "z").blob(b).end(true)
 		}(), errHas: "zipmap says 2"},
 		{name: "stream lp-count wrong", file: func() []byte {
-			bad := streamNode([]string{"f"}, [][]string{{"f", "v"}}, 0)
-			items := []any{1, 0, 1, "f", 0, streamItemSameField, 0, 0, "v", 7}
-			bad = listpack(items...)
+			bad := listpack(1, 0, 1, "f", 0, streamItemSameField, 0, 0, "v", 7) // lp-count should be 4
 			return newWriter("REDIS0011").db(0).key(21, "s").stream(21, bad, 1).end(true)
 		}(), errHas: "lp-count"},
 		{name: "stream master count wrong", file: func() []byte {
