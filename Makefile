@@ -11,7 +11,7 @@ export CACHEPORT_SHARED ?= $(abspath $(CURDIR)/../shared)
 
 FUNCTIONS  := start-export verify-export cleanup-export grant-bucket-access
 LAMBDA_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
-LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
+LAMBDA_FLAGS = -tags lambda.norpc -trimpath -ldflags='-s -w -buildid= -X main.version=$(VERSION)'
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 TEST_TIMEOUT ?= 25m
 FUZZTIME   ?= 15s

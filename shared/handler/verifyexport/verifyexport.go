@@ -1,16 +1,17 @@
-// Package verifyexport is verify-export's Lambda handler. Until verification lands (its own issue) it decodes and
-// checks each trigger the template subscribes it to and logs what it received; it reads and
-// writes nothing.
+// Package verifyexport is verify-export's Lambda handler: it decodes the trigger, calls the
+// verify package and maps the result to what Lambda sees. functions/verify-export only wires it.
 package verifyexport
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/cacheport/cacheport/shared/export"
 	"github.com/cacheport/cacheport/shared/trigger"
+	"github.com/cacheport/cacheport/shared/verify"
 )
 
 // Accepts are the triggers template.yaml subscribes verify-export to.
@@ -23,24 +24,57 @@ var Accepts = trigger.Accepts{
 	},
 }
 
+// Verifier is what the handler needs of *verify.Verifier.
+type Verifier interface {
+	Started(ctx context.Context, recordKey string, continuing bool) (*verify.Summary, error)
+	ObjectCreated(ctx context.Context, bucket, key string) (*verify.Summary, error)
+	Reconcile(ctx context.Context, now time.Time) (*verify.Summary, error)
+}
+
+var _ Verifier = (*verify.Verifier)(nil)
+
 // Handler handles verify-export's invocations. Build it with New.
 type Handler struct {
+	v   Verifier
 	log *slog.Logger
 	now func() time.Time
 }
 
 // New returns the handler.
-func New(log *slog.Logger, now func() time.Time) *Handler { return &Handler{log: log, now: now} }
+func New(v Verifier, log *slog.Logger, now func() time.Time) *Handler {
+	return &Handler{v: v, log: log, now: now}
+}
 
-// Handle decodes one invocation and logs what it is about. Its error is a *trigger.BadInputError
-// for a payload it cannot decode or does not subscribe to.
-func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (trigger.Received, error) {
-	_, r, err := trigger.Receive(raw, h.now(), Accepts)
+// Handle runs one invocation. Its error is a *trigger.BadInputError for a payload it cannot act
+// on, and a *trigger.RetryableError only when running it again would help.
+func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*verify.Summary, error) {
+	tr, r, err := trigger.Receive(raw, h.now(), Accepts)
 	if err != nil {
 		h.log.Error("verify-export cannot act on its input", "error", err, "trigger", r.Trigger)
-		return r, err
+		return nil, err
 	}
-	h.log.Info("verify-export received", "trigger", r.Trigger, "export_id", r.ExportID, "stage", r.Stage,
-		"record_key", r.RecordKey, "bucket", r.Bucket, "key", r.Key, "resource", r.Resource, "scheduled_time", r.Scheduled)
-	return r, nil
+	h.log.Info("verify-export received", "trigger", r.Trigger, "export_id", r.ExportID, "key", r.Key)
+	var sum *verify.Summary
+	switch {
+	case tr.Schedule != nil:
+		sum, err = h.v.Reconcile(ctx, h.now())
+	case tr.Event.Source == trigger.SourceS3:
+		sum, err = h.v.ObjectCreated(ctx, r.Bucket, r.Key)
+	default:
+		sum, err = h.v.Started(ctx, r.RecordKey, tr.Event.DetailType == export.DetailVerifying)
+	}
+	if sum != nil {
+		h.log.Info("verify-export done", "action", sum.Action, "counts", sum.Counts, "results", sum.Results)
+	}
+	switch {
+	case errors.Is(err, verify.ErrNotOurs):
+		h.log.Error("verify-export cannot act on its input", "error", err)
+		return sum, &trigger.BadInputError{Reason: err.Error()}
+	case err != nil:
+		h.log.Error("verify-export failed", "error", err)
+		return sum, &trigger.RetryableError{Reason: err.Error()}
+	case sum.Retry():
+		return sum, &trigger.RetryableError{Reason: "an export could not be checked; a retry checks it again"}
+	}
+	return sum, nil
 }

@@ -1,0 +1,426 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ectypes "github.com/aws/aws-sdk-go-v2/service/elasticache/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/cacheport/cacheport/internal/fakes"
+	"github.com/cacheport/cacheport/internal/testenv"
+	"github.com/cacheport/cacheport/shared/export"
+)
+
+// rdbFiles are real RDB files made once by Debian's redis-server: "db0" uses database 0 only,
+// "multi" databases 0 and 3.
+var (
+	rdbOnce  sync.Once
+	rdbFiles map[string][]byte
+)
+
+func realRDB(t *testing.T) map[string][]byte {
+	t.Helper()
+	testenv.Tool(t, "redis-server", "apt-get install redis-server")
+	rdbOnce.Do(func() {
+		r := testenv.StartRedis(t)
+		r.MustDo(t, "DEBUG", "POPULATE", "500", "key", "64")
+		r.MustDo(t, "RPUSH", "list", "a", "b", "c")
+		r.MustDo(t, "HSET", "hash", "f1", "v1", "f2", "v2")
+		r.MustDo(t, "SET", "ttl", "x", "EX", "3600")
+		db0, err := os.ReadFile(r.Save(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.MustDo(t, "SELECT", "3") // each Do is its own connection: use MOVE instead
+		r.MustDo(t, "MOVE", "list", "3")
+		multi, err := os.ReadFile(r.Save(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rdbFiles = map[string][]byte{"db0": db0, "multi": multi}
+	})
+	if rdbFiles == nil {
+		t.Fatal("no RDB files")
+	}
+	return rdbFiles
+}
+
+// rangeS3 adds HeadObject and ranged GETs to the shared fake, and can fail reads.
+type rangeS3 struct {
+	*fakes.S3
+	mu       sync.Mutex
+	failGets int // the next n GetObject calls of .rdb objects fail
+}
+
+func (f *rangeS3) HeadObject(ctx context.Context, in *s3.HeadObjectInput, _ ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	out, err := f.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: in.Bucket, Key: in.Key})
+	if err != nil {
+		return nil, err
+	}
+	out.Body.Close()
+	return &s3.HeadObjectOutput{ContentLength: out.ContentLength, ETag: out.ETag}, nil
+}
+
+func (f *rangeS3) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	f.mu.Lock()
+	if f.failGets > 0 && strings.HasSuffix(aws.ToString(in.Key), ".rdb") {
+		f.failGets--
+		f.mu.Unlock()
+		return nil, errors.New("connection reset by peer")
+	}
+	f.mu.Unlock()
+	out, err := f.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: in.Bucket, Key: in.Key})
+	if err != nil || in.Range == nil {
+		return out, err
+	}
+	body, _ := io.ReadAll(out.Body)
+	if in.IfMatch != nil && aws.ToString(in.IfMatch) != aws.ToString(out.ETag) {
+		return nil, fmt.Errorf("precondition failed")
+	}
+	var a, b int64
+	if _, err := fmt.Sscanf(aws.ToString(in.Range), "bytes=%d-%d", &a, &b); err != nil {
+		return nil, err
+	}
+	b = min(b, int64(len(body))-1)
+	part := body[a : b+1]
+	return &s3.GetObjectOutput{Body: io.NopCloser(bytes.NewReader(part)), ETag: out.ETag, ContentLength: aws.Int64(int64(len(part)))}, nil
+}
+
+type rig struct {
+	s3    *rangeS3
+	ec    *fakes.ElastiCache
+	bus   *fakes.Bus
+	m     *export.Machine
+	v     *Verifier
+	clock time.Time
+}
+
+func newRig(t *testing.T) *rig {
+	r := &rig{s3: &rangeS3{S3: fakes.NewS3()}, ec: &fakes.ElastiCache{}, bus: &fakes.Bus{}, clock: time.Date(2026, 11, 24, 3, 20, 0, 0, time.UTC)}
+	r.m = export.NewMachine(export.NewStore(r.s3, "exports"), export.NewPublisher(r.bus, "cacheport"), export.WithClock(func() time.Time { return r.clock }))
+	r.v = New(Options{Bucket: "exports", Version: "test", PartSize: 4096, Parts: 3}, r.s3, r.ec, r.m, nil, nil)
+	return r
+}
+
+// exporting makes an export of cache with n shards that has reached exporting, its snapshot in
+// status.
+func (r *rig) exporting(t *testing.T, cache string, kind export.Kind, shards int, status string) *export.Export {
+	t.Helper()
+	ctx := context.Background()
+	e, err := r.m.Begin(ctx, export.NewExport{ExportID: cache + "-20261124-0300", Window: "20261124-0300", MaxAttempts: 3,
+		Cache: export.Cache{ID: cache, Kind: kind, Engine: "redis", Shards: shards}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := e.Layout().SnapshotName(1)
+	target := e.Layout().TargetName(1)
+	if kind == export.KindServerless {
+		target = snap
+		r.ec.ServerlessSnapshots = append(r.ec.ServerlessSnapshots, ectypes.ServerlessCacheSnapshot{ServerlessCacheSnapshotName: aws.String(snap), Status: aws.String(status)})
+	} else {
+		r.ec.Snapshots = append(r.ec.Snapshots, ectypes.Snapshot{SnapshotName: aws.String(snap), SnapshotStatus: aws.String(status)})
+	}
+	if err := r.m.Exporting(ctx, e, export.Source{Snapshot: snap, MadeByCacheport: true}, target, export.Expect{}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (r *rig) put(t *testing.T, key string, body []byte) {
+	t.Helper()
+	if _, err := r.s3.PutObject(context.Background(), &s3.PutObjectInput{Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (r *rig) record(t *testing.T, e *export.Export) *export.Export {
+	t.Helper()
+	got, err := r.m.Load(context.Background(), e.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func (r *rig) count(detailType string) int {
+	n := 0
+	for _, ty := range r.bus.Types() {
+		if ty == detailType {
+			n++
+		}
+	}
+	return n
+}
+
+func TestThreeShardsVerifiedWithManifest(t *testing.T) {
+	files := realRDB(t)
+	r := newRig(t)
+	ctx := context.Background()
+	e := r.exporting(t, "sessions", export.KindReplicationGroup, 3, "exporting")
+	l := e.Layout()
+	bodies := [][]byte{files["db0"], files["multi"], files["db0"]}
+	r.put(t, l.ShardKey(1, 1), bodies[0])
+	r.put(t, l.ShardKey(1, 2), bodies[1])
+	if s, err := r.v.ObjectCreated(ctx, "exports", l.ShardKey(1, 2)); err != nil || s.Results[0].Outcome != OutcomeWaiting {
+		t.Fatalf("two of three shards, snapshot exporting: %+v %v", s, err)
+	}
+	r.put(t, l.ShardKey(1, 3), bodies[2])
+	if s, _ := r.v.ObjectCreated(ctx, "exports", l.ShardKey(1, 3)); s.Results[0].Outcome != OutcomeWaiting {
+		t.Fatalf("all shards but the snapshot still exporting: %+v", s.Results)
+	}
+	r.ec.Finish(l.SnapshotName(1), "available")
+	s, err := r.v.ObjectCreated(ctx, "exports", l.ShardKey(1, 3))
+	if err != nil || s.Results[0].Outcome != OutcomeVerified {
+		t.Fatalf("complete export: %+v %v", s, err)
+	}
+	got := r.record(t, e)
+	if got.Stage != export.StageVerified || len(got.Objects) != 3 {
+		t.Fatalf("record %+v", got.Record)
+	}
+	raw := r.s3.Objects[l.ManifestKey()].Body
+	var man Manifest
+	if err := json.Unmarshal(raw, &man); err != nil {
+		t.Fatal(err)
+	}
+	if man.Format != ManifestFormat || man.ExportID != e.ExportID || len(man.Objects) != 3 || man.Source.Shards != 3 || man.CacheportVersion != "test" {
+		t.Fatalf("manifest %s", raw)
+	}
+	for i, o := range man.Objects {
+		sum := sha256.Sum256(bodies[i])
+		if o.SHA256 != hex.EncodeToString(sum[:]) || o.Size != int64(len(bodies[i])) || o.Checksum != "ok" || o.Format != FormatRDB || o.Keys != 503 {
+			t.Errorf("object %d: %+v", i, o)
+		}
+	}
+	if man.Restore.ClusterModeEnabledOK || len(man.Restore.Notes) == 0 {
+		t.Errorf("shard 2 uses database 3, yet restore says %+v", man.Restore)
+	}
+	if man.Objects[1].KeysByDB["3"] != 1 {
+		t.Errorf("keys_by_db %v", man.Objects[1].KeysByDB)
+	}
+	if r.count(export.DetailVerified) != 1 {
+		t.Fatalf("events %v", r.bus.Types())
+	}
+	// Late duplicates change nothing.
+	if s, _ := r.v.ObjectCreated(ctx, "exports", l.ShardKey(1, 1)); s.Results[0].Outcome != OutcomeNothing || r.count(export.DetailVerified) != 1 {
+		t.Fatalf("duplicate after verified: %+v", s.Results)
+	}
+}
+
+func TestMissingShardFailsAfterGrace(t *testing.T) {
+	files := realRDB(t)
+	r := newRig(t)
+	ctx := context.Background()
+	e := r.exporting(t, "orders", export.KindReplicationGroup, 2, "available")
+	r.put(t, e.Layout().ShardKey(1, 1), files["db0"])
+	if s, _ := r.v.Reconcile(ctx, r.clock); s.Results[0].Outcome != OutcomeWaiting {
+		t.Fatalf("inside the grace: %+v", s.Results)
+	}
+	r.clock = r.clock.Add(31 * time.Minute)
+	s, _ := r.v.Reconcile(ctx, r.clock)
+	if s.Results[0].Outcome != OutcomeFailed {
+		t.Fatalf("after the grace: %+v", s.Results)
+	}
+	got := r.record(t, e)
+	if got.Stage != export.StageFailed || got.Error.Code != CodeMissingObject || got.Error.Object != e.Layout().ShardKey(1, 2) {
+		t.Fatalf("record error %+v", got.Error)
+	}
+	if r.count(export.DetailFailed) != 1 {
+		t.Fatalf("events %v", r.bus.Types())
+	}
+}
+
+func TestDamagedObjectsFailWithTheirReason(t *testing.T) {
+	files := realRDB(t)
+	good := files["db0"]
+	flipped := append([]byte(nil), good...)
+	flipped[len(flipped)/2] ^= 0x5a
+	for _, c := range []struct {
+		name  string
+		body  []byte
+		codes []string
+	}{
+		{"flipped", flipped, []string{CodeChecksumMismatch, CodeCorruptObject}},
+		{"truncated", good[:len(good)-100], []string{CodeTruncatedObject}},
+		{"empty", nil, []string{CodeEmptyObject}},
+		{"not rdb", []byte("hello, this is not a backup"), []string{CodeCorruptObject}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t)
+			e := r.exporting(t, "orders", export.KindReplicationGroup, 1, "available")
+			r.put(t, e.Layout().ShardKey(1, 1), c.body)
+			s, err := r.v.Started(context.Background(), e.Key, false)
+			if err != nil || s.Results[0].Outcome != OutcomeFailed {
+				t.Fatalf("%+v %v", s, err)
+			}
+			got := r.record(t, e)
+			ok := false
+			for _, code := range c.codes {
+				ok = ok || got.Error.Code == code
+			}
+			if !ok || got.Error.Object != e.Layout().ShardKey(1, 1) {
+				t.Fatalf("error %+v, want one of %v", got.Error, c.codes)
+			}
+			if _, exists := r.s3.Objects[e.Layout().ManifestKey()]; exists {
+				t.Fatal("a manifest was written for a damaged export")
+			}
+		})
+	}
+}
+
+func TestUnexpectedObjectFails(t *testing.T) {
+	files := realRDB(t)
+	r := newRig(t)
+	e := r.exporting(t, "orders", export.KindReplicationGroup, 1, "available")
+	r.put(t, e.Layout().ShardKey(1, 1), files["db0"])
+	r.put(t, e.Layout().AttemptDir(1)+"stray.rdb", files["db0"])
+	s, _ := r.v.Started(context.Background(), e.Key, false)
+	if s.Results[0].Outcome != OutcomeFailed || r.record(t, e).Error.Code != CodeUnexpectedObject {
+		t.Fatalf("%+v", s.Results)
+	}
+}
+
+func TestReadErrorRetriedOnceThenReported(t *testing.T) {
+	files := realRDB(t)
+	r := newRig(t)
+	e := r.exporting(t, "orders", export.KindReplicationGroup, 1, "available")
+	r.put(t, e.Layout().ShardKey(1, 1), files["db0"])
+	r.s3.failGets = 1
+	if s, _ := r.v.Started(context.Background(), e.Key, false); s.Results[0].Outcome != OutcomeVerified {
+		t.Fatalf("one flaky read: %+v", s.Results)
+	}
+	r2 := newRig(t)
+	e2 := r2.exporting(t, "orders", export.KindReplicationGroup, 1, "available")
+	r2.put(t, e2.Layout().ShardKey(1, 1), files["db0"])
+	r2.s3.failGets = 1000
+	if s, _ := r2.v.Started(context.Background(), e2.Key, false); s.Results[0].Outcome != OutcomeFailed || r2.record(t, e2).Error.Code != CodeReadFailed {
+		t.Fatalf("reads that keep failing: %+v %+v", s.Results, r2.record(t, e2).Error)
+	}
+}
+
+func TestVerificationResumesFromCheckpoint(t *testing.T) {
+	files := realRDB(t)
+	r := newRig(t)
+	e := r.exporting(t, "sessions", export.KindReplicationGroup, 2, "available")
+	r.put(t, e.Layout().ShardKey(1, 1), files["db0"])
+	r.put(t, e.Layout().ShardKey(1, 2), files["db0"])
+	// An invocation with too little time left hands over after its first object.
+	r.v.opts.Headroom = time.Hour
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	s, err := r.v.Started(ctx, e.Key, false)
+	if err != nil || s.Results[0].Outcome != OutcomeHandedOn {
+		t.Fatalf("first invocation: %+v %v", s, err)
+	}
+	got := r.record(t, e)
+	if got.Stage != export.StageVerifying || got.Checkpoint[cpProofPrefix+e.Layout().ShardKey(1, 1)] == "" || r.count(export.DetailVerifying) != 1 {
+		t.Fatalf("checkpoint %+v events %v", got.Checkpoint, r.bus.Types())
+	}
+	// A reconcile tick inside the lease leaves it alone; Export Verifying continues it.
+	if s, _ := r.v.Reconcile(context.Background(), r.clock); s.Results[0].Outcome != OutcomeBusy {
+		t.Fatalf("reconcile inside the lease: %+v", s.Results)
+	}
+	r.v.opts.Headroom = time.Second
+	s, err = r.v.Started(context.Background(), e.Key, true)
+	if err != nil || s.Results[0].Outcome != OutcomeVerified {
+		t.Fatalf("continuation: %+v %v", s, err)
+	}
+	if got := r.record(t, e); len(got.Checkpoint) != 1 { // only verify_started_at stays
+		t.Errorf("checkpoint after verified: %v", got.Checkpoint)
+	}
+}
+
+func TestConcurrentEventsVerifyOnce(t *testing.T) {
+	files := realRDB(t)
+	r := newRig(t)
+	e := r.exporting(t, "sessions", export.KindReplicationGroup, 2, "available")
+	r.put(t, e.Layout().ShardKey(1, 1), files["db0"])
+	r.put(t, e.Layout().ShardKey(1, 2), files["db0"])
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := r.v.ObjectCreated(context.Background(), "exports", e.Layout().ShardKey(1, 1+i%2)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if _, err := r.v.Reconcile(context.Background(), r.clock.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.record(t, e); got.Stage != export.StageVerified || r.count(export.DetailVerified) != 1 {
+		t.Fatalf("stage %s, events %v", got.Stage, r.bus.Types())
+	}
+}
+
+func TestServerlessExportByObservedKeys(t *testing.T) {
+	files := realRDB(t)
+	r := newRig(t)
+	ctx := context.Background()
+	e := r.exporting(t, "carts", export.KindServerless, 0, "exporting")
+	snap := e.Source.Snapshot
+	r.put(t, snap+"-0001.rdb", files["db0"])
+	r.put(t, snap+"-0002.rdb", files["db0"])
+	if s, _ := r.v.ObjectCreated(ctx, "exports", snap+"-0002.rdb"); s.Results[0].Outcome != OutcomeWaiting {
+		t.Fatalf("snapshot still exporting: %+v", s.Results)
+	}
+	r.ec.Finish(snap, "available")
+	s, err := r.v.ObjectCreated(ctx, "exports", snap+"-0001.rdb")
+	if err != nil || s.Results[0].Outcome != OutcomeVerified {
+		t.Fatalf("%+v %v", s, err)
+	}
+	got := r.record(t, e)
+	if len(got.Objects) != 2 || got.Objects[0].Key != snap+"-0001.rdb" {
+		t.Fatalf("objects %+v", got.Objects)
+	}
+}
+
+func TestForeignInputIsRefusedOrIgnored(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	if _, err := r.v.ObjectCreated(ctx, "someone-elses", "cacheport/x/x-20261124-0300/a1/x.rdb"); !errors.Is(err, ErrNotOurs) {
+		t.Errorf("foreign bucket: %v", err)
+	}
+	for _, key := range []string{"other/prefix/file.rdb", "cacheport/x/x-20261124-0300/export.json", "cacheport-nope", "cacheport/x/x-20261124-0300/a1/x.rdb"} {
+		s, err := r.v.ObjectCreated(ctx, "exports", key)
+		if err != nil || s.Results[0].Outcome != OutcomeNothing {
+			t.Errorf("%s: %+v %v", key, s, err)
+		}
+	}
+	for _, key := range []string{"cacheport/x/x-20261124-0300/manifest.json", "elsewhere/x/y/export.json", "cacheport/x/x-20261124-0300/export.json"} {
+		if _, err := r.v.Started(ctx, key, false); !errors.Is(err, ErrNotOurs) {
+			t.Errorf("Started(%s): %v", key, err)
+		}
+	}
+	if len(r.s3.Objects) != 0 || len(r.bus.Types()) != 0 {
+		t.Fatalf("foreign input wrote %d objects and %v", len(r.s3.Objects), r.bus.Types())
+	}
+}
+
+func TestFirstSegment(t *testing.T) {
+	for k, want := range map[string]string{
+		"cacheport-carts-20261124-0300-a1-0001.rdb":     "cacheport-carts-20261124-0300-a1",
+		"cacheport-carts-20261124-0300-a1/anything.rdb": "cacheport-carts-20261124-0300-a1",
+		"cacheport-carts-20261124-0300-a1/x/y-0001.rdb": "cacheport-carts-20261124-0300-a1",
+		"cacheport-carts-20261124-0300-a1":              "cacheport-carts-20261124-0300-a1",
+		strings.Repeat("x", 3) + "-0001.rdb":            "xxx",
+	} {
+		if got := firstSegment(k); got != want {
+			t.Errorf("firstSegment(%q) = %q, want %q", k, got, want)
+		}
+	}
+}
