@@ -33,6 +33,9 @@ func populate(t *testing.T, r *testenv.Redis) map[Type]bool {
 	many("RPUSH", "list:big", 3000, func(i int) []string { return []string{fmt.Sprintf("line %d %s", i, strings.Repeat("x", 30))} })
 	do("CONFIG", "SET", "list-compress-depth", "1")
 	many("RPUSH", "list:compressed", 3000, func(i int) []string { return []string{fmt.Sprintf("entry %d %s", i, strings.Repeat("y", 40))} })
+	// Wide listpack entries: 12- and 32-bit string headers, 2- and 3-byte back-lengths.
+	do("RPUSH", "list:wide", strings.Repeat("w", 200), randomText(3000), randomText(20000), "5")
+	do("HSET", "hash:listpack64", "f", strings.Repeat("v", 64), "n", "-70000")
 	do("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "100")
 	do("RPUSH", "list:plain", strings.Repeat("p", 500), "tiny", strings.Repeat("q", 700))
 	many("SADD", "set:intset", 50, func(i int) []string { return []string{strconv.Itoa(i * 7)} })
@@ -63,7 +66,7 @@ func populate(t *testing.T, r *testenv.Redis) map[Type]bool {
 	for key, enc := range map[string]string{
 		"list:small": "quicklist", "list:big": "quicklist", "list:plain": "quicklist", "set:intset": "intset",
 		"set:hashtable": "hashtable", "zset:listpack": "listpack", "zset:skiplist": "skiplist",
-		"hash:listpack": "listpack", "hash:hashtable": "hashtable", "stream": "stream", "int": "int",
+		"hash:listpack": "listpack", "hash:listpack64": "listpack", "list:wide": "quicklist", "hash:hashtable": "hashtable", "stream": "stream", "int": "int",
 	} {
 		if got := do("OBJECT", "ENCODING", key); got != enc {
 			t.Fatalf("OBJECT ENCODING %s = %s, want %s", key, got, enc)
@@ -135,6 +138,7 @@ func TestServerFixtures(t *testing.T) {
 					}
 					defer f.Close()
 					seen := map[Type]bool{}
+					lens := map[string]int64{}
 					rd := NewReader(f)
 					defer rd.Close()
 					var keys int64
@@ -148,6 +152,18 @@ func TestServerFixtures(t *testing.T) {
 						}
 						keys++
 						seen[e.Type] = true
+						if e.DB == 0 {
+							lens[string(e.Key)] = e.Len
+						}
+					}
+					// Element counts agree with the server's LLEN, SCARD, ZCARD, HLEN and XLEN.
+					card := map[string]string{"list": "LLEN", "set": "SCARD", "zset": "ZCARD", "hash": "HLEN", "stream": "XLEN"}
+					for k, n := range lens {
+						if cmd, ok := card[r.MustDo(t, "TYPE", k)]; ok {
+							if want := r.MustDo(t, cmd, k); strconv.FormatInt(n, 10) != want {
+								t.Errorf("%s %s = %s, the reader counted %d", cmd, k, want, n)
+							}
+						}
 					}
 					for ty := range want {
 						if !seen[ty] {
