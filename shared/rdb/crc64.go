@@ -1,6 +1,9 @@
 package rdb
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // jonesPoly is the reflected CRC-64/Jones polynomial Redis uses for the RDB trailer.
 const jonesPoly = 0x95AC9329AC4BC9B5
@@ -30,8 +33,8 @@ var crcTables = func() (t [16][256]uint64) {
 	return t
 }()
 
-// crc64Update extends crc (initial value 0, no final XOR, as Redis computes it) with p.
-func crc64Update(crc uint64, p []byte) uint64 {
+// crc64Table extends crc (initial value 0, no final XOR, as Redis computes it) with p, by table.
+func crc64Table(crc uint64, p []byte) uint64 {
 	t := &crcTables
 	for len(p) >= 16 {
 		a := crc ^ binary.LittleEndian.Uint64(p)
@@ -47,3 +50,28 @@ func crc64Update(crc uint64, p []byte) uint64 {
 	}
 	return crc
 }
+
+// xpowMod returns x^n mod P for the Jones polynomial P, bit-reflected (bit 63 is x^0), the
+// form the carry-less folding constants take.
+func xpowMod(n int) uint64 {
+	normal := bits.Reverse64(jonesPoly)
+	r := uint64(1)
+	for range n {
+		top := r >> 63
+		r <<= 1
+		if top == 1 {
+			r ^= normal
+		}
+	}
+	return bits.Reverse64(r)
+}
+
+// foldKeys are the constants that fold a 128-bit block forward by 512, 384, 256 and 128 bits:
+// {x^(d+63) mod P, x^(d-1) mod P}, reflected (the reflected carry-less product carries one
+// factor of x itself).
+var foldKeys = func() (k [4][2]uint64) {
+	for i, d := range []int{512, 384, 256, 128} {
+		k[i] = [2]uint64{xpowMod(d + 63), xpowMod(d - 1)}
+	}
+	return k
+}()
