@@ -200,6 +200,8 @@ func writerCases() []writerCase {
 		{name: "stream PEL count 2^40", file: newWriter("REDIS0011").db(0).key(21, "s").len(0).len(0).len(0).len(0).len(0).len(0).
 			len(0).len(0).len(1).str("g").len(0).len(0).len(0).len(1 << 40).b, errIs: io.ErrUnexpectedEOF},
 		{name: "bad magic", file: []byte("RODIS0010\xff"), errHas: "bad magic"},
+		{name: "long keys are cut in errors", file: newWriter("REDIS0010").db(0).key(1, strings.Repeat("k", 5000)).len(1).byte(0xc9).end(true),
+			errHas: "... (5000 bytes)"},
 		{name: "empty file", file: nil, errHas: "shorter than its 9-byte header"},
 	}
 }

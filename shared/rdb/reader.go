@@ -43,7 +43,7 @@ var (
 type Error struct {
 	Offset int64
 	DB     int
-	Key    string // empty when the problem is not inside a key
+	Key    string // empty when the problem is not inside a key; long keys are cut
 	InKey  bool   // whether DB and Key are known
 	Err    error
 }
@@ -190,9 +190,20 @@ func (p *Reader) errf(off int64, format string, a ...any) error {
 func (p *Reader) errAt(off int64, err error) error {
 	e := &Error{Offset: off, Err: err}
 	if p.inKey {
-		e.InKey, e.DB, e.Key = true, p.db, string(p.key)
+		e.InKey, e.DB, e.Key = true, p.db, shortKey(p.key)
 	}
 	return e
+}
+
+// maxKeyInMessage caps how much of a key an error or warning quotes.
+const maxKeyInMessage = 200
+
+// shortKey returns the key for a message, cut to maxKeyInMessage bytes.
+func shortKey(k []byte) string {
+	if len(k) > maxKeyInMessage {
+		return fmt.Sprintf("%s... (%d bytes)", k[:maxKeyInMessage], len(k))
+	}
+	return string(k)
 }
 
 // fail makes err sticky, turning end of input and read errors into their final form.

@@ -79,7 +79,7 @@ func (p *Reader) walkValue(t Type) (int64, error) {
 }
 
 func (p *Reader) emptyKey(t Type) {
-	p.warn("empty %s key %q in db %d (a server never writes one; it drops it on load)", t.Kind(), p.key, p.db)
+	p.warn("empty %s key %q in db %d (a server never writes one; it drops it on load)", t.Kind(), shortKey(p.key), p.db)
 }
 
 // walkStrings walks a count followed by count groups of per strings, each group followed by
