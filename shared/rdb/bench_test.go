@@ -61,7 +61,7 @@ func BenchmarkSHA256(b *testing.B) {
 	}
 }
 
-// BenchmarkReadKeys is Next alone, through a reader that hands out small pieces.
+// BenchmarkReadKeys is the Reader as a consumer that only lists keys uses it.
 func BenchmarkReadKeys(b *testing.B) {
 	data := benchFile(b)
 	b.SetBytes(int64(len(data)))
