@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/cacheport/cacheport/internal/testenv"
 )
@@ -187,4 +188,25 @@ func TestSumCoversWholeFile(t *testing.T) {
 			t.Errorf("%s: bytes %d sha %s; want %d %s", c.name, rep.Bytes, rep.SHA256, len(c.file), sha256Hex(c.file))
 		}
 	}
+}
+
+// TestNoGoroutineLeak checks that Verify, and a Reader closed early, leave no hashing
+// goroutines behind.
+func TestNoGoroutineLeak(t *testing.T) {
+	before := runtime.NumGoroutine()
+	for _, c := range writerCases() {
+		if _, err := Verify(bytes.NewReader(c.file)); err != nil {
+			t.Fatal(err)
+		}
+		r := NewReader(bytes.NewReader(c.file))
+		r.Next()
+		r.Close()
+	}
+	for range 100 {
+		if runtime.NumGoroutine() <= before {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%d goroutines before, %d after", before, runtime.NumGoroutine())
 }
