@@ -1,14 +1,20 @@
-// Command cleanup-export cleans up failed, cancelled and stuck exports and applies retention (Export Failed, Export Cancelled, Export Verified, serverless failure events, S3 Object Created, the stale schedule). It only wires: the handler is
-// shared/handler/cleanupexport.
+// Command cleanup-export cleans up failed, cancelled and stuck exports and applies retention
+// (Export Failed, Export Cancelled, Export Verified, serverless failure events, S3 Object
+// Created, the stale schedule). It only wires: the handler is shared/handler/cleanupexport, the
+// logic shared/cleanup.
 package main
 
 import (
+	"context"
 	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/cacheport/cacheport/shared/awsconf"
+	"github.com/cacheport/cacheport/shared/cleanup"
 	"github.com/cacheport/cacheport/shared/config"
+	"github.com/cacheport/cacheport/shared/export"
 	"github.com/cacheport/cacheport/shared/handler/cleanupexport"
 	"github.com/cacheport/cacheport/shared/telemetry"
 )
@@ -22,5 +28,12 @@ func main() {
 		log.Error("invalid configuration", "error", err)
 		os.Exit(1)
 	}
-	lambda.Start(cleanupexport.New(log, time.Now).Handle)
+	aws, err := awsconf.Load(context.Background(), awsconf.Settings{})
+	if err != nil {
+		log.Error("aws configuration", "error", err)
+		os.Exit(1)
+	}
+	m := export.NewMachine(export.NewStore(aws.S3, cfg.Bucket), export.NewPublisher(aws.EventBridge, cfg.BusName))
+	c := cleanup.New(cleanup.OptionsFrom(cfg), aws.S3, aws.ElastiCache, m, log, telemetry.NewMetrics(os.Stdout, name))
+	lambda.Start(cleanupexport.New(c, log, time.Now).Handle)
 }

@@ -1,14 +1,18 @@
-// Package cleanupexport is cleanup-export's Lambda handler. Until cleanup lands (its own issue) it decodes and
-// checks each trigger the template subscribes it to and logs what it received; it deletes
-// nothing.
+// Package cleanupexport is cleanup-export's Lambda handler: it decodes the trigger, calls the
+// cleanup package and maps the result to what Lambda sees. functions/cleanup-export only wires
+// it.
 package cleanupexport
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
+	"github.com/cacheport/cacheport/shared/cleanup"
 	"github.com/cacheport/cacheport/shared/export"
 	"github.com/cacheport/cacheport/shared/trigger"
 )
@@ -27,24 +31,112 @@ var Accepts = trigger.Accepts{
 	},
 }
 
+// Cleaner is what the handler needs of *cleanup.Cleaner.
+type Cleaner interface {
+	Failed(ctx context.Context, d export.Detail) (*cleanup.Summary, error)
+	Cancelled(ctx context.Context, d export.Detail) (*cleanup.Summary, error)
+	Verified(ctx context.Context, d export.Detail) (*cleanup.Summary, error)
+	ObjectCreated(ctx context.Context, bucket, key string) (*cleanup.Summary, error)
+	ServerlessFailure(ctx context.Context, f cleanup.SnapshotFailure) (*cleanup.Summary, error)
+	Stale(ctx context.Context, now time.Time) (*cleanup.Summary, error)
+}
+
+var _ Cleaner = (*cleanup.Cleaner)(nil)
+
 // Handler handles cleanup-export's invocations. Build it with New.
 type Handler struct {
+	c   Cleaner
 	log *slog.Logger
 	now func() time.Time
 }
 
 // New returns the handler.
-func New(log *slog.Logger, now func() time.Time) *Handler { return &Handler{log: log, now: now} }
+func New(c Cleaner, log *slog.Logger, now func() time.Time) *Handler {
+	return &Handler{c: c, log: log, now: now}
+}
 
-// Handle decodes one invocation and logs what it is about. Its error is a *trigger.BadInputError
-// for a payload it cannot decode or does not subscribe to.
-func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (trigger.Received, error) {
-	_, r, err := trigger.Receive(raw, h.now(), Accepts)
+// Handle runs one invocation: Export Failed, Export Cancelled, Export Verified, S3 Object
+// Created, a serverless snapshot failure, or the stale schedule. It returns the per-export
+// summary. Its error is a *trigger.BadInputError for a payload it cannot act on (including one
+// about another bucket, prefix or record: nothing was deleted), and a *trigger.RetryableError
+// only when running the invocation again would help; per-export outcomes (refused, retry-later,
+// lost races) are in the summary and the logs.
+func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*cleanup.Summary, error) {
+	tr, rec, err := trigger.Receive(raw, h.now(), Accepts)
 	if err != nil {
-		h.log.Error("cleanup-export cannot act on its input", "error", err, "trigger", r.Trigger)
-		return r, err
+		h.log.Error("cleanup-export cannot act on its input", "error", err, "trigger", rec.Trigger)
+		return nil, err
 	}
-	h.log.Info("cleanup-export received", "trigger", r.Trigger, "export_id", r.ExportID, "stage", r.Stage,
-		"record_key", r.RecordKey, "bucket", r.Bucket, "key", r.Key, "resource", r.Resource, "scheduled_time", r.Scheduled)
-	return r, nil
+	h.log.Info("cleanup-export received", "trigger", rec.Trigger, "export_id", rec.ExportID, "stage", rec.Stage,
+		"record_key", rec.RecordKey, "bucket", rec.Bucket, "key", rec.Key, "resource", rec.Resource, "scheduled_time", rec.Scheduled)
+	sum, err := h.route(ctx, tr)
+	if sum != nil {
+		h.log.Info("cleanup-export done", "action", sum.Action, "dry_run", sum.DryRun, "counts", sum.Counts, "results", sum.Results)
+	}
+	var bad *trigger.BadInputError
+	switch {
+	case errors.As(err, &bad):
+		h.log.Error("cleanup-export cannot act on its input", "error", err)
+		return sum, err
+	case errors.Is(err, cleanup.ErrNotOurs):
+		h.log.Error("cleanup-export cannot act on its input", "error", err)
+		return sum, &trigger.BadInputError{Reason: err.Error()}
+	case err != nil:
+		h.log.Error("cleanup-export failed", "error", err)
+		return sum, &trigger.RetryableError{Reason: err.Error()}
+	case sum.Retry():
+		return sum, &trigger.RetryableError{Reason: "some exports could not be cleaned up for a reason a retry may cure"}
+	}
+	return sum, nil
+}
+
+func (h *Handler) route(ctx context.Context, tr trigger.Trigger) (*cleanup.Summary, error) {
+	if tr.Schedule != nil {
+		// Receive let through only the actions in Accepts: the stale sweep.
+		return h.c.Stale(ctx, h.now())
+	}
+	ev := tr.Event
+	switch ev.Source {
+	case trigger.SourceCacheport:
+		d, err := trigger.CacheportDetail(ev)
+		if err != nil {
+			return nil, err
+		}
+		switch ev.DetailType {
+		case export.DetailFailed:
+			return h.c.Failed(ctx, d)
+		case export.DetailCancelled:
+			return h.c.Cancelled(ctx, d)
+		case export.DetailVerified:
+			return h.c.Verified(ctx, d)
+		}
+	case trigger.SourceS3:
+		d, err := trigger.S3Detail(ev)
+		if err != nil {
+			return nil, err
+		}
+		return h.c.ObjectCreated(ctx, d.Bucket.Name, d.Object.Key)
+	case trigger.SourceElastiCache:
+		d, err := trigger.ElastiCacheDetail(ev)
+		if err != nil {
+			return nil, err
+		}
+		return h.c.ServerlessFailure(ctx, cleanup.SnapshotFailure{DetailType: ev.DetailType, Snapshot: d.Name(), Cache: cacheOf(d), Message: d.Message})
+	}
+	return nil, &trigger.BadInputError{Reason: fmt.Sprintf("cleanup-export does not handle %s", tr)}
+}
+
+// cacheOf returns the serverless cache an ElastiCache event's metadata names, if any (its keys
+// are unconfirmed: events/README.md).
+func cacheOf(d trigger.ElastiCacheEvent) string {
+	var md map[string]any
+	if json.Unmarshal(d.EventMetadata, &md) != nil {
+		return ""
+	}
+	for k, v := range md {
+		if s, ok := v.(string); ok && strings.EqualFold(k, "ServerlessCacheName") {
+			return s
+		}
+	}
+	return ""
 }
