@@ -197,6 +197,10 @@ func (r *Router) Close() {
 	r.mu.Unlock()
 	r.cancel()
 	r.wg.Wait()
+	r.mu.Lock()
+	r.queue, r.delayed, r.inflight = nil, nil, 0
+	r.idleCheckLocked()
+	r.mu.Unlock()
 }
 
 // Envelope is an EventBridge event as a rule's target receives it.

@@ -80,6 +80,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	var out any
 	var resource string
+	if op != "PutEvents" {
+		// PutEvents authorizes itself, once it knows the buses and the cache.
+		arn := fmt.Sprintf("arn:aws:events:%s:%s:*", s.router.tmpl.Region, s.router.tmpl.Account)
+		if err := s.authorize(id, op, arn, ""); err != nil {
+			s.record(id, op, "")
+			writeError(w, err.(*apiError))
+			return
+		}
+	}
 	switch op {
 	case "PutEvents":
 		out, resource, err = s.putEvents(req.Context(), id, body)
@@ -147,7 +156,8 @@ func decode(body []byte, v any) error {
 	return nil
 }
 
-// authorize applies the deny and throttle faults to one request about cache ("" unknown).
+// authorize applies the deny and throttle faults to one request about cache ("" unknown). Its
+// error is an *apiError.
 func (s *Server) authorize(id core.Identity, op, resourceArn, cache string) error {
 	if _, ok := s.faults.Active("deny", "events:"+op); ok {
 		return errorf("AccessDeniedException", "User: arn:aws:sts::%s:assumed-role/%s/twin is not authorized to perform: events:%s on resource: %s because no identity-based policy allows the events:%s action",

@@ -34,7 +34,6 @@ type Template struct {
 	Schedules       []*Schedule       // sorted by name
 	Retries         map[string]int    // per function logical id: Lambda's async MaximumRetryAttempts
 	Params          map[string]string // every parameter's value: the caller's, else its Default
-	Values          map[string]string // the caller's values, as passed
 }
 
 // Rule is an EventBridge rule of the template: an AWS::Events::Rule or a SAM function event of
@@ -114,9 +113,14 @@ func ParseTemplate(data []byte, values map[string]string) (*Template, error) {
 	if !ok {
 		return nil, fmt.Errorf("parse template: a %T, want a mapping", v)
 	}
+	if res, ok := root["Resources"]; ok {
+		if _, ok := res.(map[string]any); !ok {
+			return nil, fmt.Errorf("parse template: Resources is a %T, want a mapping", res)
+		}
+	}
 	r := newResolver(root, values)
 	t := &Template{Region: r.pseudo["AWS::Region"], Account: r.pseudo["AWS::AccountId"],
-		Buses: []string{DefaultBus}, Retries: map[string]int{}, Params: map[string]string{}, Values: values}
+		Buses: []string{DefaultBus}, Retries: map[string]int{}, Params: map[string]string{}}
 	for name := range r.params {
 		v, err := r.ref(name)
 		if err != nil {
@@ -230,7 +234,12 @@ func (t *Template) addFunctionEvent(r *resolver, fn, ev string, em map[string]an
 		}
 		return t.addRule(r, name, bus, props["Pattern"], []Target{target})
 	case "ScheduleV2", "Schedule":
-		expr, err := r.str(props["ScheduleExpression"])
+		// SAM names the expression ScheduleExpression in ScheduleV2 and Schedule in Schedule.
+		field := "ScheduleExpression"
+		if typ == "Schedule" {
+			field = "Schedule"
+		}
+		expr, err := r.str(props[field])
 		if err != nil {
 			return err
 		}
