@@ -596,3 +596,7 @@ func TestScheduleParameters(t *testing.T) {
 		t.Errorf("bad WindowSchedule: %v", err)
 	}
 }
+
+func coreS3Event(detail json.RawMessage) core.Event {
+	return core.Event{Source: "aws.s3", DetailType: "Object Created", Resources: []string{"arn:aws:s3:::" + defaultBucket}, Detail: detail}
+}
