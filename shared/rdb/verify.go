@@ -27,6 +27,9 @@ type Report struct {
 	Bytes      int64            `json:"bytes"`
 	Error      string           `json:"error,omitempty"`
 	Offset     *int64           `json:"offset,omitempty"`
+	// Cause is the problem that made the file invalid (an *Error; test it with errors.Is, e.g.
+	// io.ErrUnexpectedEOF for a truncated file, ErrChecksum); nil for a valid file.
+	Cause error `json:"-"`
 }
 
 // Verify reads a whole RDB file from r in one pass and reports whether it is valid, with its
@@ -66,7 +69,7 @@ func Verify(r io.Reader, optFns ...func(*Options)) (*Report, error) {
 		rep.Valid = true
 		err = nil
 	case errors.As(err, &fe):
-		rep.Error = fe.Error()
+		rep.Error, rep.Cause = fe.Error(), fe
 		off := fe.Offset
 		rep.Offset = &off
 		err = p.Close()

@@ -147,9 +147,9 @@ func (v *Verifier) readAndVerify(ctx context.Context, o export.Object) (*rdb.Rep
 // damageCode names what is wrong with an invalid file.
 func damageCode(rep *rdb.Report) string {
 	switch {
-	case rep.Checksum == rdb.ChecksumMismatch:
+	case rep.Checksum == rdb.ChecksumMismatch, errors.Is(rep.Cause, rdb.ErrChecksum):
 		return CodeChecksumMismatch
-	case strings.Contains(rep.Error, io.ErrUnexpectedEOF.Error()):
+	case errors.Is(rep.Cause, io.ErrUnexpectedEOF):
 		return CodeTruncatedObject
 	}
 	return CodeCorruptObject
