@@ -87,6 +87,11 @@ func (c *Cleaner) cleanFailed(ctx context.Context, e *export.Export) Result {
 				c.log.Warn("removals not recorded", "export_id", e.ExportID, "error", nerr)
 			}
 			c.log.Info("another invocation cleaned the export first", "export_id", e.ExportID, "stage", e.Stage)
+			if e.Stage == export.StageCleaned {
+				// The winner may have died before the retry-or-final decision: make it; the
+				// conditional write lets only one of us.
+				return c.nextAttempt(ctx, e, r)
+			}
 			r.Outcome, r.Stage = OutcomeLostRace, string(e.Stage)
 			return r
 		}
@@ -116,10 +121,22 @@ func (c *Cleaner) nextAttempt(ctx context.Context, e *export.Export, r Result) R
 	}
 	notBefore := cleanedAt.Add(c.backoff(e.Attempt))
 	again, err := c.m.NextAttempt(ctx, e, notBefore)
+	for try := 0; errors.Is(err, export.ErrConflict) && try < 3; try++ {
+		// A note of removals (a concurrent cleanup, a late object) changed the record; it may
+		// still be cleaned and waiting for this decision.
+		fresh, lerr := c.m.Load(ctx, e.Key)
+		if lerr != nil {
+			return c.errResult(r, lerr)
+		}
+		if *e = *fresh; e.Stage != export.StageCleaned {
+			break
+		}
+		again, err = c.m.NextAttempt(ctx, e, notBefore)
+	}
 	r.Stage, r.Attempt = string(e.Stage), e.Attempt
 	switch {
 	case errors.Is(err, export.ErrConflict):
-		c.log.Info("another invocation moved the export first", "export_id", e.ExportID)
+		c.log.Info("another invocation moved the export first", "export_id", e.ExportID, "stage", e.Stage)
 		r.Outcome = OutcomeLostRace
 		return r
 	case err != nil && !isPublishError(err):

@@ -150,7 +150,9 @@ func (c *Cleaner) Stale(ctx context.Context, now time.Time) (*Summary, error) {
 			return []Result{c.errResult(Result{}, err)}
 		}
 		loaded[i] = e
-		recent := now.Sub(refs[i].LastModified) <= c.opts.LateWindow
+		// The record's own clock, not the object's LastModified: the Machine's clock is the one
+		// every stage time is read on.
+		recent := now.Sub(e.UpdatedAt) <= c.opts.LateWindow
 		return c.sweepOne(ctx, e, now, recent)
 	})
 	caches := map[string][]*export.Export{}
