@@ -12,9 +12,7 @@ import (
 
 	"github.com/cacheport/cacheport/shared/awsconf"
 	"github.com/cacheport/cacheport/shared/config"
-	"github.com/cacheport/cacheport/shared/export"
 	"github.com/cacheport/cacheport/shared/handler/startexport"
-	"github.com/cacheport/cacheport/shared/start"
 	"github.com/cacheport/cacheport/shared/telemetry"
 )
 
@@ -27,12 +25,11 @@ func main() {
 		log.Error("invalid configuration", "error", err)
 		os.Exit(1)
 	}
-	aws, err := awsconf.Load(context.Background(), awsconf.Settings{})
+	clients, err := awsconf.Load(context.Background(), awsconf.Settings{})
 	if err != nil {
 		log.Error("aws configuration", "error", err)
 		os.Exit(1)
 	}
-	m := export.NewMachine(export.NewStore(aws.S3, cfg.Bucket), export.NewPublisher(aws.EventBridge, cfg.BusName))
-	st := start.New(start.OptionsFrom(cfg), aws.ElastiCache, m, log, telemetry.NewMetrics(os.Stdout, name))
-	lambda.Start(startexport.New(st, log, time.Now).Handle)
+	h := startexport.Wire(cfg, clients, log, telemetry.NewMetrics(os.Stdout, name), time.Now)
+	lambda.Start(h.Handle)
 }

@@ -12,10 +12,8 @@ import (
 
 	"github.com/cacheport/cacheport/shared/awsconf"
 	"github.com/cacheport/cacheport/shared/config"
-	"github.com/cacheport/cacheport/shared/export"
 	"github.com/cacheport/cacheport/shared/handler/verifyexport"
 	"github.com/cacheport/cacheport/shared/telemetry"
-	"github.com/cacheport/cacheport/shared/verify"
 )
 
 const name = "verify-export"
@@ -30,12 +28,11 @@ func main() {
 		log.Error("invalid configuration", "error", err)
 		os.Exit(1)
 	}
-	aws, err := awsconf.Load(context.Background(), awsconf.Settings{})
+	clients, err := awsconf.Load(context.Background(), awsconf.Settings{})
 	if err != nil {
 		log.Error("aws configuration", "error", err)
 		os.Exit(1)
 	}
-	m := export.NewMachine(export.NewStore(aws.S3, cfg.Bucket), export.NewPublisher(aws.EventBridge, cfg.BusName))
-	v := verify.New(verify.OptionsFrom(cfg, version), aws.S3, aws.ElastiCache, m, log, telemetry.NewMetrics(os.Stdout, name))
-	lambda.Start(verifyexport.New(v, log, time.Now).Handle)
+	h := verifyexport.Wire(cfg, clients, version, log, telemetry.NewMetrics(os.Stdout, name), time.Now)
+	lambda.Start(h.Handle)
 }

@@ -10,8 +10,11 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cacheport/cacheport/shared/awsconf"
+	"github.com/cacheport/cacheport/shared/config"
 	"github.com/cacheport/cacheport/shared/export"
 	"github.com/cacheport/cacheport/shared/start"
+	"github.com/cacheport/cacheport/shared/telemetry"
 	"github.com/cacheport/cacheport/shared/trigger"
 )
 
@@ -85,4 +88,11 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*start.Summa
 		return sum, &trigger.RetryableError{Reason: "some targets failed before anything was recorded; a retry starts them"}
 	}
 	return sum, nil
+}
+
+// Wire builds the handler from validated settings and clients the way the deployed function
+// does; the local twin runs the same wiring in process. now is the clock (time.Now in Lambda).
+func Wire(cfg config.Config, c *awsconf.Clients, log *slog.Logger, metrics *telemetry.Metrics, now func() time.Time) *Handler {
+	m := export.NewMachine(export.NewStore(c.S3, cfg.Bucket), export.NewPublisher(c.EventBridge, cfg.BusName), export.WithClock(now))
+	return New(start.New(start.OptionsFrom(cfg), c.ElastiCache, m, log, metrics), log, now)
 }

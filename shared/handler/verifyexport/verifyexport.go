@@ -9,7 +9,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cacheport/cacheport/shared/awsconf"
+	"github.com/cacheport/cacheport/shared/config"
 	"github.com/cacheport/cacheport/shared/export"
+	"github.com/cacheport/cacheport/shared/telemetry"
 	"github.com/cacheport/cacheport/shared/trigger"
 	"github.com/cacheport/cacheport/shared/verify"
 )
@@ -77,4 +80,11 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*verify.Summ
 		return sum, &trigger.RetryableError{Reason: "an export could not be checked; a retry checks it again"}
 	}
 	return sum, nil
+}
+
+// Wire builds the handler from validated settings and clients the way the deployed function
+// does; the local twin runs the same wiring in process. now is the clock (time.Now in Lambda).
+func Wire(cfg config.Config, c *awsconf.Clients, version string, log *slog.Logger, metrics *telemetry.Metrics, now func() time.Time) *Handler {
+	m := export.NewMachine(export.NewStore(c.S3, cfg.Bucket), export.NewPublisher(c.EventBridge, cfg.BusName), export.WithClock(now))
+	return New(verify.New(verify.OptionsFrom(cfg, version), c.S3, c.ElastiCache, m, log, metrics), log, now)
 }
