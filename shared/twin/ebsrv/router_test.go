@@ -600,3 +600,25 @@ func TestScheduleParameters(t *testing.T) {
 func coreS3Event(detail json.RawMessage) core.Event {
 	return core.Event{Source: "aws.s3", DetailType: "Object Created", Resources: []string{"arn:aws:s3:::" + defaultBucket}, Detail: detail}
 }
+
+// TestRunOnScaledClock fires schedules from Run on core's fast clock, as the sandbox does.
+func TestRunOnScaledClock(t *testing.T) {
+	clock := core.NewScaledClock(mustTime(t, "2026-11-24T02:58:00Z"), 6000) // 100 minutes a second
+	r := newTestRouter(t, realTemplate(t, nil), Options{Clock: clock})
+	in := subscribe(r, startExport)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := r.Run(ctx, 10*time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Run: %v", err)
+	}
+	drain(t, r)
+	var window int
+	for _, p := range in.take()[startExport] {
+		if strings.Contains(string(p), `{"action":"window","scheduled_time":"2026-11-24T03:00:00Z"}`) {
+			window++
+		}
+	}
+	if window != 1 {
+		t.Errorf("the 03:00 window fired %d times in 30 minutes of clock, want 1", window)
+	}
+}

@@ -199,12 +199,15 @@ func (t *Template) addResourceRule(r *resolver, id string, props map[string]any)
 		targets = append(targets, tg)
 	}
 	if sched, ok := props["ScheduleExpression"]; ok {
-		// A classic scheduled rule: one schedule per function target.
+		// A classic scheduled rule: one schedule per function target (others are not modelled).
 		expr, err := r.str(sched)
 		if err != nil {
 			return err
 		}
 		for _, tg := range targets {
+			if tg.Kind != TargetFunction {
+				continue
+			}
 			if err := t.addSchedule(id, id, tg.ID, ScheduleClassic, expr, "", "", true); err != nil {
 				return err
 			}
