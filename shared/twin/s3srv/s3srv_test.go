@@ -63,6 +63,16 @@ type env struct {
 	log    *core.CallLog
 	faults *core.Faults
 	sink   *fakeSink
+
+	mu       sync.Mutex
+	payloads []string // "METHOD x-amz-content-sha256" of every request
+}
+
+// sawPayload reports whether a request had method and payload hash kind.
+func (e *env) sawPayload(method, sha string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Contains(e.payloads, method+" "+sha)
 }
 
 type envOpt struct {
@@ -75,10 +85,16 @@ func newEnv(t *testing.T, o envOpt) *env {
 	t.Helper()
 	e := &env{log: &core.CallLog{}, faults: &core.Faults{}, sink: &fakeSink{}}
 	e.store = New(Options{Clock: fixedClock{testTime}, Log: e.log, Faults: e.faults, Events: e.sink})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.mu.Lock()
+		e.payloads = append(e.payloads, r.Method+" "+r.Header.Get("X-Amz-Content-Sha256"))
+		e.mu.Unlock()
+		e.store.ServeHTTP(w, r)
+	})
 	if o.tls {
-		e.srv = httptest.NewTLSServer(e.store)
+		e.srv = httptest.NewTLSServer(h)
 	} else {
-		e.srv = httptest.NewServer(e.store)
+		e.srv = httptest.NewServer(h)
 	}
 	t.Cleanup(e.srv.Close)
 	e.client = e.newClient(o)
@@ -253,6 +269,9 @@ func TestObjects(t *testing.T) {
 				if err != nil {
 					t.Fatalf("PutObject: %v", err)
 				}
+			}
+			if tlsOn && !e.sawPayload("PUT", "STREAMING-UNSIGNED-PAYLOAD-TRAILER") {
+				t.Errorf("the SDK sent no aws-chunked body with a trailer: %v", e.payloads)
 			}
 			if aws.ToString(out.ETag) != `"`+md5hex(body)+`"` || aws.ToString(out.ChecksumCRC32) == "" {
 				t.Errorf("PutObject ETag %s CRC32 %s", aws.ToString(out.ETag), aws.ToString(out.ChecksumCRC32))
