@@ -63,7 +63,7 @@ func TestAWSCLI(t *testing.T) {
 	steps := []struct {
 		name    string
 		args    []string
-		wantErr string                          // in stderr, when the command must fail
+		wantErr string                         // in stderr, when the command must fail
 		check   func(t *testing.T, out []byte) // on success
 	}{
 		{name: "create bucket", args: []string{"s3api", "create-bucket", "--bucket", "cli-bkt",
