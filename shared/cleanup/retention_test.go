@@ -167,6 +167,9 @@ func TestDryRun(t *testing.T) {
 	if err != nil || sum.Counts["expired"] != 1 || !sum.DryRun {
 		t.Errorf("verified: %v %s", err, mustJSON(sum))
 	}
+	if mustJSON(r.state()) != mustJSON(before) || r.s3.Puts != puts {
+		t.Fatal("a dry run changed the bucket")
+	}
 	r.put(old.Layout().ShardKey(2, 1), "a late object of no attempt")
 	before, puts = r.state(), r.s3.Puts
 	if res := one(t)(r.c.ObjectCreated(ctx, bucket, old.Layout().ShardKey(2, 1))); res.Outcome != OutcomeKept {
