@@ -603,8 +603,10 @@ func coreS3Event(detail json.RawMessage) core.Event {
 
 // TestRunOnScaledClock fires schedules from Run on core's fast clock, as the sandbox does.
 func TestRunOnScaledClock(t *testing.T) {
-	clock := core.NewScaledClock(mustTime(t, "2026-11-24T02:58:00Z"), 6000) // 100 minutes a second
-	r := newTestRouter(t, realTemplate(t, nil), Options{Clock: clock})
+	start := mustTime(t, "2026-11-24T02:58:00Z")
+	clock := core.NewScaledClock(start, 6000) // 100 minutes a second
+	// Start pins the schedules' origin: the clock runs on while the template loads.
+	r := newTestRouter(t, realTemplate(t, nil), Options{Clock: clock, Start: start})
 	in := subscribe(r, startExport)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
