@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/cacheport/cacheport/shared/grant"
 )
 
 const (
@@ -219,7 +221,8 @@ func (s *Store) aclFromHeaders(r *http.Request) (acl []aclGrant, set bool, err e
 	return acl, set, nil
 }
 
-// GrantElastiCache adds READ, WRITE and READ_ACP for canonicalID to bucket's ACL directly, as
+// GrantElastiCache adds whichever of READ, WRITE and READ_ACP for canonicalID bucket's ACL
+// lacks, directly, as
 // `cacheport doctor --fix` would with PutBucketAcl, refusing (like S3) when the bucket's Object
 // Ownership is BucketOwnerEnforced. The error wraps ErrNoSuchBucket or reports the refusal.
 func (s *Store) GrantElastiCache(bucket, canonicalID string) error {
@@ -232,8 +235,8 @@ func (s *Store) GrantElastiCache(bucket, canonicalID string) error {
 	if b.ownership == OwnershipEnforced {
 		return errf(400, "AccessControlListNotSupported", "The bucket does not allow ACLs")
 	}
-	for _, p := range []string{"READ", "WRITE", "READ_ACP"} {
-		b.acl = append(b.acl, aclGrant{Type: "CanonicalUser", ID: canonicalID, Permission: p})
+	for _, p := range grant.Missing(sdkGrants(b.acl), canonicalID) {
+		b.acl = append(b.acl, aclGrant{Type: "CanonicalUser", ID: canonicalID, Permission: string(p)})
 	}
 	return nil
 }

@@ -61,13 +61,14 @@ func (s *Store) createdEvent(b *bucket, key string, v *version, reason, requestI
 	return s.event(b, ObjectCreated, obj, v.id, reason, requestID, requester, ip, "")
 }
 
-// deletedEvent builds Object Deleted for the removal (or delete marker) v of key, or nil.
-func (s *Store) deletedEvent(b *bucket, key string, v *version, requestID, requester, ip string) *pending {
+// deletedEvent builds Object Deleted for v, the version removed or the delete marker created
+// (markerCreated), or nil.
+func (s *Store) deletedEvent(b *bucket, key string, v *version, markerCreated bool, requestID, requester, ip string) *pending {
 	if !b.eventBridge || s.opts.Events == nil {
 		return nil
 	}
 	kind := "Permanently Deleted"
-	if v.deleteMarker {
+	if markerCreated {
 		kind = "Delete Marker Created"
 	}
 	return s.event(b, ObjectDeleted, EventObject{Key: key}, v.id, "DeleteObject", requestID, requester, ip, kind)

@@ -107,7 +107,7 @@ func listCurrent(b *bucket, p listParams, after string, max int) (items []listIt
 func (s *Store) entry(p listParams, it listItem, owner bool) objectEntry {
 	e := objectEntry{Key: p.enc(it.key), LastModified: xmlTime(it.v.modified), ETag: `"` + it.v.etag + `"`,
 		Size: int64(len(it.v.data)), StorageClass: "STANDARD"}
-	if it.v.checksumAlg != "" && it.v.parts == 0 {
+	if it.v.checksumAlg != "" && len(it.v.parts) == 0 {
 		e.ChecksumAlg, e.ChecksumType = it.v.checksumAlg, "FULL_OBJECT"
 	}
 	if owner {

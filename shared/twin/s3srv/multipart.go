@@ -98,6 +98,7 @@ func (s *Store) completeUpload(c *call) error {
 	}
 	var data bytes.Buffer
 	etags := make([]string, 0, len(in.Parts))
+	sizes := make([]int64, 0, len(in.Parts))
 	for i, ip := range in.Parts {
 		if i > 0 && ip.PartNumber <= in.Parts[i-1].PartNumber {
 			s.mu.Unlock()
@@ -113,14 +114,14 @@ func (s *Store) completeUpload(c *call) error {
 			return errf(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.")
 		}
 		data.Write(pt.data)
-		etags = append(etags, pt.etag)
+		etags, sizes = append(etags, pt.etag), append(sizes, int64(len(pt.data)))
 	}
 	if err := writeConditions(c.r.Header, b.current(c.key)); err != nil {
 		s.mu.Unlock()
 		return err
 	}
 	v := &version{id: b.newVersionID(), data: data.Bytes(), etag: multipartETag(etags), modified: s.now(),
-		contentType: u.contentType, meta: u.meta, parts: len(etags)}
+		contentType: u.contentType, meta: u.meta, parts: sizes}
 	b.add(c.key, v)
 	delete(b.uploads, u.id)
 	ev := s.createdEvent(b, c.key, v, "CompleteMultipartUpload", c.id, "", c.ip)

@@ -179,9 +179,9 @@ func (s *Store) copyObject(c *call) error {
 	}
 	v := &version{id: b.newVersionID(), data: sv.data, etag: sv.etag, modified: s.now(), contentType: sv.contentType,
 		meta: sv.meta, checksumAlg: sv.checksumAlg, checksum: sv.checksum, parts: sv.parts}
-	if sv.parts > 0 {
+	if len(sv.parts) > 0 {
 		// A copy is stored in one piece: it gets a plain MD5 ETag and a fresh checksum.
-		v.etag, v.parts, v.checksumAlg, v.checksum = md5Hex(v.data), 0, "CRC64NVME", checksumOf("CRC64NVME", v.data)
+		v.etag, v.parts, v.checksumAlg, v.checksum = md5Hex(v.data), nil, "CRC64NVME", checksumOf("CRC64NVME", v.data)
 	}
 	if replace {
 		v.contentType, v.meta = contentTypeOf(c.r.Header), metaOf(c.r.Header)
@@ -300,8 +300,8 @@ func (s *Store) getObject(c *call) error {
 	if versioned {
 		h.Set("x-amz-version-id", v.id)
 	}
-	if v.parts > 0 {
-		h.Set("x-amz-mp-parts-count", strconv.Itoa(v.parts))
+	if len(v.parts) > 0 {
+		h.Set("x-amz-mp-parts-count", strconv.Itoa(len(v.parts)))
 	}
 	for k, val := range v.meta {
 		h.Set("x-amz-meta-"+k, val)
@@ -341,14 +341,14 @@ func (s *Store) getObject(c *call) error {
 	}
 	if pn := c.q.Get("partNumber"); pn != "" && !ranged {
 		n, err := strconv.Atoi(pn)
-		if err != nil || n < 1 || (v.parts == 0 && n != 1) || (v.parts > 0 && n > v.parts) {
+		if err != nil || n < 1 || (len(v.parts) == 0 && n != 1) || (len(v.parts) > 0 && n > len(v.parts)) {
 			return errf(416, "InvalidPartNumber", "The requested partnumber is not satisfiable")
 		}
-		if v.parts > 0 {
-			// Parts of the twin's multipart objects are not kept apart; all but the last
-			// are taken to be of equal size, which is what the SDK's uploaders write.
-			partSize := (size + int64(v.parts) - 1) / int64(v.parts)
-			start, end, ranged = int64(n-1)*partSize, min(int64(n)*partSize, size)-1, true
+		if len(v.parts) > 0 {
+			for _, ps := range v.parts[:n-1] {
+				start += ps
+			}
+			end, ranged = start+v.parts[n-1]-1, true
 		}
 	}
 	body := v.data
@@ -357,7 +357,7 @@ func (s *Store) getObject(c *call) error {
 		body = v.data[start : end+1]
 		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, end, size))
 		status = http.StatusPartialContent
-	} else if v.checksumAlg != "" && v.parts == 0 && strings.EqualFold(c.r.Header.Get("x-amz-checksum-mode"), "ENABLED") {
+	} else if v.checksumAlg != "" && len(v.parts) == 0 && strings.EqualFold(c.r.Header.Get("x-amz-checksum-mode"), "ENABLED") {
 		h.Set("x-amz-checksum-"+strings.ToLower(v.checksumAlg), v.checksum)
 		h.Set("x-amz-checksum-type", "FULL_OBJECT")
 	}
@@ -369,8 +369,9 @@ func (s *Store) getObject(c *call) error {
 	return nil
 }
 
-// deleteOne deletes key (or one version of it) in b; the caller holds s.mu. It reports the
-// version removed or the delete marker added, and whether that is a delete marker.
+// deleteOne deletes key (or one version of it) in b; the caller holds s.mu. It returns the
+// version removed or the delete marker added (with versionID "", a delete marker is always
+// added), or nil when there was nothing to delete.
 func (s *Store) deleteOne(b *bucket, key, versionID string) (v *version, err error) {
 	if versionID != "" {
 		v, i := b.find(key, versionID)
@@ -421,7 +422,7 @@ func (s *Store) deleteObject(c *call) error {
 	}
 	var ev *pending
 	if v != nil {
-		ev = s.deletedEvent(b, c.key, v, c.id, "", c.ip)
+		ev = s.deletedEvent(b, c.key, v, c.versionID == "" && v.deleteMarker, c.id, "", c.ip)
 	}
 	versioned := b.versioning != ""
 	s.mu.Unlock()
@@ -498,7 +499,7 @@ func (s *Store) deleteObjects(c *call) error {
 			continue
 		}
 		if v != nil {
-			evs = append(evs, s.deletedEvent(b, o.Key, v, c.id, "", c.ip))
+			evs = append(evs, s.deletedEvent(b, o.Key, v, o.VersionID == "" && v.deleteMarker, c.id, "", c.ip))
 		}
 		if in.Quiet {
 			continue

@@ -477,6 +477,18 @@ func TestMultipart(t *testing.T) {
 	if len(evs) != 1 || !strings.Contains(string(evs[0].Detail), `"reason":"CompleteMultipartUpload"`) {
 		t.Errorf("events = %v", evs)
 	}
+	t.Run("parts", func(t *testing.T) {
+		head, err := e.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("big.rdb"), PartNumber: aws.Int32(1)})
+		if err != nil || aws.ToInt32(head.PartsCount) != 3 || aws.ToInt64(head.ContentLength) != 5<<20 {
+			t.Fatalf("HeadObject part 1 = %+v, %v", head, err)
+		}
+		for n, want := range map[int32][]byte{2: data[5<<20 : 10<<20], 3: data[10<<20:]} {
+			got, out, err := e.get(t, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("big.rdb"), PartNumber: aws.Int32(n)})
+			if err != nil || got != string(want) || aws.ToInt32(out.PartsCount) != 3 {
+				t.Fatalf("GetObject part %d: %d bytes, %v", n, len(got), err)
+			}
+		}
+	})
 
 	small := func(key string) string {
 		cu, err := e.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String(key)})
@@ -973,9 +985,14 @@ func TestEvents(t *testing.T) {
 	if _, err := e.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("loud"), Key: aws.String("v")}); err != nil {
 		t.Fatal(err)
 	}
+	vs, _ := e.store.Versions("loud", "v")
+	if _, err := e.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("loud"), Key: aws.String("v"), VersionId: &vs[0].VersionID}); err != nil {
+		t.Fatal(err)
+	}
 	evs = e.sink.events()[len(want):]
-	if len(evs) != 2 || !strings.Contains(string(evs[0].Detail), `"version-id":"`+aws.ToString(v.VersionId)+`"`) ||
-		!strings.Contains(string(evs[1].Detail), `"deletion-type":"Delete Marker Created"`) {
+	if len(evs) != 3 || !strings.Contains(string(evs[0].Detail), `"version-id":"`+aws.ToString(v.VersionId)+`"`) ||
+		!strings.Contains(string(evs[1].Detail), `"deletion-type":"Delete Marker Created"`) ||
+		!strings.Contains(string(evs[2].Detail), `"deletion-type":"Permanently Deleted"`) {
 		t.Errorf("versioned events: %v", evs)
 	}
 }
@@ -1126,6 +1143,15 @@ func TestFaults(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a cache's throttle leaves S3 alone", func(t *testing.T) {
+		e := newEnv(t, envOpt{attempts: 1})
+		e.faults.Add("throttle", "my-cache")
+		for range 10 {
+			if _, err := e.client.ListBuckets(ctx, &s3.ListBucketsInput{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
 	t.Run("throttle", func(t *testing.T) {
 		e := newEnv(t, envOpt{attempts: 1})
 		e.mustBucket(t, "bkt")
@@ -1162,6 +1188,18 @@ func TestFaults(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestUnsupported(t *testing.T) {
+	e := newEnv(t, envOpt{})
+	e.mustBucket(t, "bkt")
+	_, err := e.client.GetBucketTagging(context.Background(), &s3.GetBucketTaggingInput{Bucket: aws.String("bkt")})
+	if code(err) != "NotImplemented" {
+		t.Fatalf("GetBucketTagging: %v", err)
+	}
+	if calls := e.log.Calls(); calls[len(calls)-1].Operation != "Unsupported GET ?tagging" {
+		t.Errorf("logged as %+v", calls[len(calls)-1])
+	}
 }
 
 func TestUnsigned(t *testing.T) {

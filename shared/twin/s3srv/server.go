@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 
 	"github.com/cacheport/cacheport/shared/twin/core"
@@ -66,7 +67,9 @@ func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/")
 	c.bucket, c.key, _ = strings.Cut(path, "/")
 	c.versionID = c.q.Get("versionId")
-	c.op = c.operation()
+	if c.op = c.operation(); c.op == "" {
+		c.op = "Unsupported " + r.Method + " " + unsupportedName(c)
+	}
 	id, signed := core.IdentityOf(r)
 	c.caller = id.AccessKey
 	if c.op != "DeleteObjects" || !signed {
@@ -82,7 +85,7 @@ func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = errAccessDenied()
 	case s.throttle():
 		err = errf(503, "SlowDown", "Please reduce your request rate.")
-	case c.op == "":
+	case strings.HasPrefix(c.op, "Unsupported"):
 		err = errf(501, "NotImplemented", "A header or query you provided implies functionality that is not implemented")
 	default:
 		err = s.deny(c, c.action())
@@ -110,7 +113,8 @@ func (s *Store) record(c *call) {
 // throttle reports whether this call is refused by the throttle fault: every 5th call while it
 // is active, so tests are repeatable and an SDK retrying three times always gets through.
 func (s *Store) throttle() bool {
-	if _, ok := s.opts.Faults.Active("throttle", ""); !ok {
+	// "s3" matches throttle without a parameter and throttle=s3, not throttle=CACHE_ID.
+	if _, ok := s.opts.Faults.Active("throttle", "s3"); !ok {
 		return false
 	}
 	return s.throttled.Add(1)%5 == 0
@@ -248,6 +252,18 @@ func (c *call) operation() string {
 		}
 	}
 	return ""
+}
+
+// unsupportedName describes an unsupported request for the call log: its subresources.
+func unsupportedName(c *call) string {
+	var subs []string
+	for k := range c.q {
+		if unsupportedSub(url.Values{k: nil}) {
+			subs = append(subs, k)
+		}
+	}
+	sort.Strings(subs)
+	return "?" + strings.Join(subs, "&")
 }
 
 // unsupportedSub reports a subresource query the twin does not serve (tagging, lifecycle, ...),

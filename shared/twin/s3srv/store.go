@@ -142,7 +142,7 @@ type version struct {
 	meta         map[string]string // x-amz-meta-* without the prefix
 	checksumAlg  string            // CRC32, CRC32C, CRC64NVME, SHA1, SHA256; "" for none
 	checksum     string            // base64
-	parts        int               // number of parts of a multipart object; 0 otherwise
+	parts        []int64           // part sizes of a multipart object; nil otherwise
 }
 
 // aclGrant is one grant of a bucket ACL.
@@ -461,13 +461,15 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	if size >= 0 && int64(len(data)) != size {
 		return fmt.Errorf("put %s/%s: body has %d bytes, want %d", bucket, key, len(data), size)
 	}
-	reason, etag, parts := "PutObject", md5Hex(data), 0
+	reason, etag := "PutObject", md5Hex(data)
+	var parts []int64
 	if len(data) >= elastiCachePartSize {
 		var etags []string
 		for off := 0; off < len(data); off += elastiCachePartSize {
-			etags = append(etags, md5Hex(data[off:min(off+elastiCachePartSize, len(data))]))
+			p := data[off:min(off+elastiCachePartSize, len(data))]
+			etags, parts = append(etags, md5Hex(p)), append(parts, int64(len(p)))
 		}
-		reason, etag, parts = "CompleteMultipartUpload", multipartETag(etags), len(etags)
+		reason, etag = "CompleteMultipartUpload", multipartETag(etags)
 	}
 	s.opts.Log.Record(core.Call{Caller: ElastiCacheCaller, Service: "s3", Operation: reason, Resource: bucket + "/" + key})
 	s.mu.Lock()
@@ -478,6 +480,9 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	}
 	v := &version{id: b.newVersionID(), data: data, etag: etag, modified: s.now(),
 		contentType: "application/octet-stream", parts: parts}
+	if parts == nil {
+		v.checksumAlg, v.checksum = "CRC64NVME", checksumOf("CRC64NVME", data)
+	}
 	b.add(key, v)
 	ev := s.createdEvent(b, key, v, reason, randomRequestID(), ElastiCacheCaller, "127.0.0.1")
 	s.mu.Unlock()
