@@ -141,7 +141,7 @@ func (c *Cleaner) removeAttempt(ctx context.Context, e *export.Export, n int) (*
 		return p, err
 	}
 	if e.Cache.Kind == export.KindServerless {
-		if err := c.removeKeys(ctx, p, export.SnapshotName(e.ExportID, n), inScope); err != nil {
+		if err := c.removeStemKeys(ctx, p, e, n); err != nil {
 			return p, err
 		}
 	}
@@ -153,6 +153,49 @@ func (c *Cleaner) removeAttempt(ctx context.Context, e *export.Export, n int) (*
 		}
 	}
 	return p, c.removeSnapshot(ctx, p, e, n)
+}
+
+// removeStemKeys removes the keys AWS named after the snapshot of attempt n of a serverless
+// export. Export ids may themselves contain "-aN", so a key that also reads as the stem of
+// another export that has a record is left alone and reported (it may be that export's),
+// unless this attempt's record lists it among its objects.
+func (c *Cleaner) removeStemKeys(ctx context.Context, p *pass, e *export.Export, n int) error {
+	inScope := c.attemptScope(e, n)
+	claimed := map[string]bool{}
+	if n == e.Attempt {
+		for _, o := range e.Objects {
+			claimed[o.Key] = false
+		}
+	}
+	var ferr error
+	match := func(k string) bool {
+		if !inScope(k) {
+			return false
+		}
+		if cl, ok := claimed[k]; ok {
+			return !cl
+		}
+		claimed[k] = false
+		for _, ref := range parseStem(k, false) {
+			if ref.id == e.ExportID {
+				continue
+			}
+			_, ok, err := c.findExport(ctx, ref.id, "")
+			if err != nil && ferr == nil {
+				ferr = err
+			}
+			if err != nil || ok {
+				claimed[k] = true
+				p.refused = append(p.refused, k+": also reads as a key of export "+ref.id)
+				break
+			}
+		}
+		return !claimed[k]
+	}
+	if err := c.removeKeys(ctx, p, export.SnapshotName(e.ExportID, n), match); err != nil {
+		return err
+	}
+	return ferr
 }
 
 // removeSnapshot deletes the snapshot cacheport made for attempt n of e, once it has proved it

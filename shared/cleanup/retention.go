@@ -149,7 +149,7 @@ func (c *Cleaner) expire(ctx context.Context, e *export.Export, rank int) Result
 		err = c.removeKeys(ctx, p, l.Dir(), func(k string) bool { return k != l.RecordKey() })
 	}
 	if err == nil && len(p.pending) == 0 && e.Cache.Kind == export.KindServerless {
-		err = c.removeKeys(ctx, p, export.SnapshotName(e.ExportID, e.Attempt), c.attemptScope(e, e.Attempt))
+		err = c.removeStemKeys(ctx, p, e, e.Attempt)
 	}
 	if err == nil && len(p.pending) == 0 {
 		err = c.removeKeys(ctx, p, l.RecordKey(), func(k string) bool { return k == l.RecordKey() })

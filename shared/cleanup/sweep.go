@@ -45,15 +45,25 @@ func (c *Cleaner) ObjectCreated(ctx context.Context, bucket, key string) (*Summa
 			return sum, nil
 		}
 	case strings.HasPrefix(key, export.SnapshotStem):
+		// Export ids may contain "-aN": a key that reads as the stem of two exports with
+		// records is ambiguous, and deletes nothing.
+		var owners []string
 		for _, ref := range parseStem(key, false) {
-			var ok bool
-			if e, ok, err = c.findExport(ctx, ref.id, ""); err != nil || ok {
-				n = ref.attempt
+			found, ok, ferr := c.findExport(ctx, ref.id, "")
+			if ferr != nil {
+				err = ferr
 				break
+			}
+			if ok {
+				e, n, owners = found, ref.attempt, append(owners, ref.id)
 			}
 		}
 		if err == nil && e == nil {
 			sum.add(c.refused(Result{}, key+" names no export"))
+			return sum, nil
+		}
+		if err == nil && len(owners) > 1 {
+			sum.add(c.refused(Result{}, key+" reads as a key of exports "+strings.Join(owners, " and ")))
 			return sum, nil
 		}
 		if err == nil && e.Cache.Kind != export.KindServerless {

@@ -250,3 +250,31 @@ func TestParseStem(t *testing.T) {
 		t.Error("stemMatch")
 	}
 }
+
+// Export ids may contain "-aN": a serverless key that reads as the stem of two exports with
+// records is nobody's to delete.
+func TestAmbiguousServerlessKeys(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, Options{})
+	x := r.begin("carts", export.KindServerless, t0, 3)
+	r.snapshot(x, "available")
+	r.exporting(x)
+	own := export.SnapshotName(x.ExportID, 1) + "-0001.rdb"
+	r.put(own, "x's partial export")
+	y, err := r.m.Begin(ctx, export.NewExport{Prefix: "cacheport", ExportID: x.ExportID + "-a1-b", Window: x.Window,
+		Cache: export.Cache{ID: "carts", Kind: export.KindServerless}, MaxAttempts: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.exporting(y)
+	theirs := export.SnapshotName(y.ExportID, 1) + "-0001.rdb" // cacheport-X-a1-b-a1-0001.rdb
+	r.put(theirs, "y's data")
+	r.fail(x, "export-incomplete")
+	res := one(t)(r.c.Failed(ctx, r.detail(x)))
+	if res.Outcome != OutcomeCleaned || r.state()[own] != 0 || r.state()[theirs] != 1 || len(res.Refused) != 1 {
+		t.Fatalf("%s", mustJSON(res))
+	}
+	if res := one(t)(r.c.ObjectCreated(ctx, bucket, theirs)); res.Outcome != OutcomeRefused || r.state()[theirs] != 1 {
+		t.Fatalf("%s", mustJSON(res))
+	}
+}
