@@ -80,6 +80,8 @@ func TestAWSCLI(t *testing.T) {
 					t.Errorf("put-object said %s (%v)", out, err)
 				}
 			}},
+		{name: "odd key", args: []string{"s3api", "put-object", "--bucket", "cli-bkt", "--key", "dir/a b+c%d ü.txt", "--body", small},
+			check: func(t *testing.T, _ []byte) {}},
 		{name: "conditional put refused", args: []string{"s3api", "put-object", "--bucket", "cli-bkt", "--key", "dir/hello.txt",
 			"--body", small, "--if-none-match", "*"}, wantErr: "PreconditionFailed"},
 		{name: "get object", args: []string{"s3api", "get-object", "--bucket", "cli-bkt", "--key", "dir/hello.txt", got},
@@ -98,14 +100,15 @@ func TestAWSCLI(t *testing.T) {
 			}},
 		{name: "list", args: []string{"s3", "ls", "--recursive", "s3://cli-bkt/"},
 			check: func(t *testing.T, out []byte) {
-				if !strings.Contains(string(out), "dir/hello.txt") || !strings.Contains(string(out), " 9437184 big.bin") {
+				if !strings.Contains(string(out), "dir/hello.txt") || !strings.Contains(string(out), " 9437184 big.bin") ||
+					!strings.Contains(string(out), "dir/a b+c%d ü.txt") {
 					t.Errorf("s3 ls said %s", out)
 				}
 			}},
 		{name: "list v2", args: []string{"s3api", "list-objects-v2", "--bucket", "cli-bkt", "--prefix", "dir/"},
 			check: func(t *testing.T, out []byte) {
 				var res struct{ Contents []struct{ Key string } }
-				if err := json.Unmarshal(out, &res); err != nil || len(res.Contents) != 1 || res.Contents[0].Key != "dir/hello.txt" {
+				if err := json.Unmarshal(out, &res); err != nil || len(res.Contents) != 2 || res.Contents[1].Key != "dir/hello.txt" {
 					t.Errorf("list-objects-v2 said %s (%v)", out, err)
 				}
 			}},

@@ -85,6 +85,8 @@ func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = errAccessDenied()
 	case s.throttle():
 		err = errf(503, "SlowDown", "Please reduce your request rate.")
+	case r.Header.Get("x-amz-expected-bucket-owner") != "" && r.Header.Get("x-amz-expected-bucket-owner") != s.opts.AccountID:
+		err = errAccessDenied()
 	case strings.HasPrefix(c.op, "Unsupported"):
 		err = errf(501, "NotImplemented", "A header or query you provided implies functionality that is not implemented")
 	default:

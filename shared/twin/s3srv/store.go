@@ -447,8 +447,8 @@ func (s *Store) ObjectExists(_ context.Context, bucket, key string) (bool, error
 	return b.current(key) != nil, nil
 }
 
-// PutObject writes key as ElastiCache does (core.Bucket): the call is recorded with caller
-// ElastiCacheCaller, an object of 8 MiB or more is stored as a multipart upload of 8 MiB parts
+// PutObject writes key as ElastiCache does (core.Bucket): the call is recorded as PutObject with
+// caller ElastiCacheCaller, an object of 8 MiB or more is stored as a multipart upload of 8 MiB parts
 // would be, and Object Created is raised with requester elasticache.amazonaws.com when the
 // bucket sends events to EventBridge. It does not check ElastiCache's grant (the caller does,
 // with ElastiCacheGranted). The error wraps ErrNoSuchBucket, a read error, or reports a body
@@ -471,7 +471,7 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reade
 		}
 		reason, etag = "CompleteMultipartUpload", multipartETag(etags)
 	}
-	s.opts.Log.Record(core.Call{Caller: ElastiCacheCaller, Service: "s3", Operation: reason, Resource: bucket + "/" + key})
+	s.opts.Log.Record(core.Call{Caller: ElastiCacheCaller, Service: "s3", Operation: "PutObject", Resource: bucket + "/" + key})
 	s.mu.Lock()
 	b, err := s.bucketLocked(bucket)
 	if err != nil {
