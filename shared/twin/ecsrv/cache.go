@@ -70,6 +70,9 @@ type cache struct {
 	// a standalone cluster is one group of itself.
 	nodes   [][]string
 	sources []DataSource
+	// backup is the cache's snapshot being made by CreateSnapshot or
+	// CreateServerlessCacheSnapshot, nil when none.
+	backup *snapshot
 }
 
 var idRe = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{0,39}$`)
@@ -224,15 +227,8 @@ func (s *Server) sortedCaches() []*cache {
 	return out
 }
 
-// busy reports whether a backup of c is being made (a snapshot of it is creating).
-func (s *Server) busy(c *cache) *snapshot {
-	for _, sn := range s.snapshots {
-		if sn.cache == c && sn.status == statusCreating {
-			return sn
-		}
-	}
-	return nil
-}
+// busy returns the backup of c being made, nil when none.
+func (s *Server) busy(c *cache) *snapshot { return c.backup }
 
 // status is the cache's status as Describe reports it: snapshotting while a backup runs.
 func (s *Server) status(c *cache) string {
@@ -409,11 +405,11 @@ func (s *Server) describeReplicationGroups(_ context.Context, f form) (any, *api
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var all []xmlReplicationGroup
+	var all []*cache
 	id := f.get("ReplicationGroupId")
 	for _, c := range s.sortedCaches() {
 		if c.spec.Kind == KindReplicationGroup && (id == "" || id == c.spec.ID) {
-			all = append(all, s.xmlReplicationGroup(c))
+			all = append(all, c)
 		}
 	}
 	if id != "" && len(all) == 0 {
@@ -423,7 +419,11 @@ func (s *Server) describeReplicationGroups(_ context.Context, f form) (any, *api
 	if err != nil {
 		return nil, err
 	}
-	return replicationGroupsResult{Marker: next, ReplicationGroups: p}, nil
+	out := replicationGroupsResult{Marker: next}
+	for _, c := range p {
+		out.ReplicationGroups = append(out.ReplicationGroups, s.xmlReplicationGroup(c))
+	}
+	return out, nil
 }
 
 func (s *Server) describeCacheClusters(_ context.Context, f form) (any, *apiError) {
@@ -436,7 +436,11 @@ func (s *Server) describeCacheClusters(_ context.Context, f form) (any, *apiErro
 	notInGroups := f.bool("ShowCacheClustersNotInReplicationGroups")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var all []xmlCacheCluster
+	type member struct {
+		c  *cache
+		id string
+	}
+	var all []member
 	for _, c := range s.sortedCaches() {
 		switch c.spec.Kind {
 		case KindServerless:
@@ -449,7 +453,7 @@ func (s *Server) describeCacheClusters(_ context.Context, f form) (any, *apiErro
 		for _, g := range c.nodes {
 			for _, m := range g {
 				if id == "" || id == m {
-					all = append(all, s.xmlCacheCluster(c, m, show))
+					all = append(all, member{c, m})
 				}
 			}
 		}
@@ -457,12 +461,16 @@ func (s *Server) describeCacheClusters(_ context.Context, f form) (any, *apiErro
 	if id != "" && len(all) == 0 {
 		return nil, errf(404, "CacheClusterNotFound", "CacheCluster not found: %s", id)
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].CacheClusterID < all[j].CacheClusterID })
+	sort.Slice(all, func(i, j int) bool { return all[i].id < all[j].id })
 	p, next, err := page(all, f.get("Marker"), size)
 	if err != nil {
 		return nil, err
 	}
-	return cacheClustersResult{Marker: next, CacheClusters: p}, nil
+	out := cacheClustersResult{Marker: next}
+	for _, m := range p {
+		out.CacheClusters = append(out.CacheClusters, s.xmlCacheCluster(m.c, m.id, show))
+	}
+	return out, nil
 }
 
 func (s *Server) describeServerlessCaches(_ context.Context, f form) (any, *apiError) {
@@ -581,4 +589,19 @@ func mergeTags(old, add []xmlTag) []xmlTag {
 		}
 	}
 	return out
+}
+
+// DefaultCaches is a sandbox's set of caches: a cluster-mode-disabled Valkey group with two
+// replicas (orders), a cluster-mode-enabled Redis OSS 7.0 group of three shards (sessions), a
+// standalone cluster (solo), a serverless Valkey cache (carts), a Memcached cluster (memo) and a
+// data-tiering group (tiered) that AWS cannot export.
+func DefaultCaches() []Cache {
+	return []Cache{
+		{ID: "orders", Kind: KindReplicationGroup, Engine: "valkey", Replicas: 2, Tags: map[string]string{"team": "shop"}},
+		{ID: "sessions", Kind: KindReplicationGroup, Engine: "redis", EngineVersion: "7.0.7", ClusterMode: true, Shards: 3, Replicas: 1},
+		{ID: "solo", Kind: KindCacheCluster, Engine: "redis"},
+		{ID: "carts", Kind: KindServerless, Engine: "valkey"},
+		{ID: "memo", Kind: KindMemcached},
+		{ID: "tiered", Kind: KindReplicationGroup, DataTiering: true, Replicas: 1},
+	}
 }

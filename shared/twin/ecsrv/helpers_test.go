@@ -227,17 +227,8 @@ func (r *rig) status(name string) string {
 	return info.Status
 }
 
-// standardCaches is the sandbox-like set the tests use.
-func standardCaches() []Cache {
-	return []Cache{
-		{ID: "orders", Kind: KindReplicationGroup, Engine: "valkey", Replicas: 2, Tags: map[string]string{"team": "shop"}},
-		{ID: "sessions", Kind: KindReplicationGroup, Engine: "redis", EngineVersion: "7.0.7", ClusterMode: true, Shards: 3, Replicas: 1},
-		{ID: "solo", Kind: KindCacheCluster, Engine: "redis"},
-		{ID: "carts", Kind: KindServerless, Engine: "valkey"},
-		{ID: "memo", Kind: KindMemcached},
-		{ID: "tiered", Kind: KindReplicationGroup, DataTiering: true, Replicas: 1},
-	}
-}
+// standardCaches is the sandbox's set the tests use.
+func standardCaches() []Cache { return DefaultCaches() }
 
 func hasString(list []string, s string) bool {
 	for _, x := range list {

@@ -536,3 +536,115 @@ func TestAuthAndUnknownAction(t *testing.T) {
 		t.Errorf("bad marker: %v", err)
 	}
 }
+
+// TestChooseSource runs cacheport's source choice (shared/targets) against the twin's snapshots.
+func TestChooseSource(t *testing.T) {
+	r := newRig(t)
+	r.add(standardCaches()...)
+	ctx := context.Background()
+	find := func(id string) targets.Target {
+		found, err := targets.Discover(ctx, r.ec, targets.Filter{IDs: []string{id}})
+		if err != nil || len(found) != 1 {
+			t.Fatalf("discover %s: %v %+v", id, err, found)
+		}
+		return found[0]
+	}
+	now := r.clock.Now()
+	opts := targets.SourceOptions{MaxBackupAge: 6 * time.Hour, NewSnapshotName: "cacheport-orders-20261124-0300-a1"}
+
+	ch, err := targets.ChooseSource(ctx, r.ec, find("orders"), now, opts)
+	if err != nil || !ch.Create {
+		t.Fatalf("no backups: %+v %v", ch, err)
+	}
+	auto, err := r.srv.AddAutomatedSnapshot(ctx, "orders", now.Add(-2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err = targets.ChooseSource(ctx, r.ec, find("orders"), now, opts)
+	if err != nil || !ch.Automated || ch.Snapshot != auto {
+		t.Fatalf("fresh backup: %+v %v", ch, err)
+	}
+	if _, err := r.ec.CreateSnapshot(ctx, &elasticache.CreateSnapshotInput{ReplicationGroupId: aws.String("sessions"), SnapshotName: aws.String("other")}); err != nil {
+		t.Fatal(err)
+	}
+	sOpts := opts
+	sOpts.NewSnapshotName = "cacheport-sessions-20261124-0300-a1"
+	ch, err = targets.ChooseSource(ctx, r.ec, find("sessions"), now, sOpts)
+	if err != nil || ch.Wait != targets.WaitBackupRunning {
+		t.Fatalf("backup running: %+v %v", ch, err)
+	}
+	carts := find("carts")
+	cOpts := opts
+	cOpts.NewSnapshotName = "cacheport-carts-20261124-0300-a1"
+	if _, err := r.ec.CreateServerlessCacheSnapshot(ctx, &elasticache.CreateServerlessCacheSnapshotInput{ServerlessCacheName: aws.String("carts"), ServerlessCacheSnapshotName: aws.String(cOpts.NewSnapshotName)}); err != nil {
+		t.Fatal(err)
+	}
+	ch, err = targets.ChooseSource(ctx, r.ec, carts, now, cOpts)
+	if err != nil || !ch.Existing {
+		t.Fatalf("serverless existing: %+v %v", ch, err)
+	}
+}
+
+// TestScale holds 1,000 caches of generated data and lists, snapshots and exports them all.
+func TestScale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("scale test skipped with -short")
+	}
+	r := newRig(t, func(o *Options) { o.GenKeys = 20 })
+	for i := 0; i < 1000; i++ {
+		c := Cache{ID: fmt.Sprintf("cache-%04d", i), Kind: KindReplicationGroup}
+		switch i % 4 {
+		case 1:
+			c.Kind = KindCacheCluster
+		case 2:
+			c.ClusterMode, c.Shards = true, 2
+		case 3:
+			c.Kind = KindServerless
+		}
+		r.add(c)
+	}
+	ctx := context.Background()
+	start := time.Now()
+	found, err := targets.Discover(ctx, r.ec, targets.Filter{})
+	if err != nil || len(found) != 1000 {
+		t.Fatalf("discover: %v, %d targets", err, len(found))
+	}
+	for _, tg := range found {
+		var err error
+		name := aws.String("s-" + tg.Cache.ID)
+		switch tg.Cache.Kind {
+		case export.KindServerless:
+			_, err = r.ec.CreateServerlessCacheSnapshot(ctx, &elasticache.CreateServerlessCacheSnapshotInput{ServerlessCacheName: aws.String(tg.Cache.ID), ServerlessCacheSnapshotName: name})
+		case export.KindCacheCluster:
+			_, err = r.ec.CreateSnapshot(ctx, &elasticache.CreateSnapshotInput{CacheClusterId: aws.String(tg.Cache.ID), SnapshotName: name})
+		default:
+			_, err = r.ec.CreateSnapshot(ctx, &elasticache.CreateSnapshotInput{ReplicationGroupId: aws.String(tg.Cache.ID), SnapshotName: name})
+		}
+		if err != nil {
+			t.Fatal(tg.Cache.ID, err)
+		}
+	}
+	r.settle(2 * time.Minute)
+	p := elasticache.NewDescribeSnapshotsPaginator(r.ec, &elasticache.DescribeSnapshotsInput{})
+	n := 0
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range out.Snapshots {
+			n++
+			if _, err := r.ec.CopySnapshot(ctx, &elasticache.CopySnapshotInput{SourceSnapshotName: s.SnapshotName, TargetSnapshotName: aws.String("x/" + aws.ToString(s.SnapshotName)), TargetBucket: aws.String(testBucket)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	r.settle(3 * time.Minute)
+	if n != 750 || r.srv.Pending() {
+		t.Errorf("%d node-based snapshots (want 750), pending %v", n, r.srv.Pending())
+	}
+	if objs := len(r.bucket.keys(testBucket)); objs != 1000 {
+		t.Errorf("%d objects, want 1000 (250 two-shard groups)", objs)
+	}
+	t.Logf("1,000 caches: discover, snapshot, export in %s, %d API calls", time.Since(start).Round(time.Millisecond), len(r.calls.Calls()))
+}

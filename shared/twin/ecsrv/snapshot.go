@@ -228,6 +228,7 @@ func (s *Server) createSnapshot(ctx context.Context, f form) (any, *apiError) {
 		region: s.o.Region, account: s.o.Account}
 	_, sn.fail = s.o.Faults.Active("snapshot-fails", id)
 	s.snapshots[name] = sn
+	c.backup = sn
 	s.creations[id] = append(s.creations[id], now)
 	s.recordEvent(sourceTypeOf(c), id, fmt.Sprintf("Backup started for snapshot %s", name))
 	out := s.xmlSnapshot(sn, false)
@@ -280,14 +281,8 @@ func (s *Server) createServerlessSnapshot(ctx context.Context, f form) (any, *ap
 		s.mu.Unlock()
 		return nil, errf(404, "ServerlessCacheNotFoundFault", "Serverless cache %s not found.", cacheName)
 	}
-	busy := false
-	for _, sn := range s.serverless {
-		if sn.cache == c && sn.status == statusCreating {
-			busy = true
-		}
-	}
 	switch {
-	case c.spec.Status != "available" || busy:
+	case c.spec.Status != "available" || c.backup != nil:
 		s.mu.Unlock()
 		return nil, errf(400, "InvalidServerlessCacheStateFault", "Serverless cache %s is not in available state.", cacheName)
 	case !s.quotaLeft(cacheName, DefaultServerlessQuota):
@@ -300,6 +295,7 @@ func (s *Server) createServerlessSnapshot(ctx context.Context, f form) (any, *ap
 		region: s.o.Region, account: s.o.Account}
 	_, sn.fail = s.o.Faults.Active("snapshot-fails", cacheName)
 	s.serverless[name] = sn
+	c.backup = sn
 	s.creations[cacheName] = append(s.creations[cacheName], now)
 	out := s.xmlServerlessSnapshot(sn)
 	s.mu.Unlock()

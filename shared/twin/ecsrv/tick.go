@@ -41,6 +41,9 @@ func (s *Server) Tick(ctx context.Context) error {
 			if sn.status != statusCreating || sn.capturing || now.Before(sn.readyAt) {
 				continue
 			}
+			if sn.cache.backup == sn {
+				sn.cache.backup = nil
+			}
 			if sn.fail || sn.captureErr != nil {
 				sn.status = statusFailed
 				s.recordEvent(sourceTypeOf(sn.cache), sn.cache.spec.ID, fmt.Sprintf("Snapshot failed for snapshot with ID '%s' of %s '%s'", sn.name, sourceTypeOf(sn.cache), sn.cache.spec.ID))

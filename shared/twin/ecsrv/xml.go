@@ -58,7 +58,6 @@ type xmlReplicationGroup struct {
 	IPDiscovery                string         `xml:"IpDiscovery"`
 	ClusterMode                string         `xml:"ClusterMode"`
 	Engine                     string         `xml:"Engine"`
-	UserGroupIDs               []string       `xml:"UserGroupIds>member"`
 }
 
 type xmlNodeGroup struct {
