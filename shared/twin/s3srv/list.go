@@ -79,6 +79,9 @@ type listItem struct {
 // listCurrent walks the bucket's current objects after marker (a key or common prefix),
 // collecting up to max items; truncated says more remained. The caller holds s.mu.
 func listCurrent(b *bucket, p listParams, after string, max int) (items []listItem, truncated bool) {
+	if max == 0 {
+		return nil, false // S3 lists nothing and says nothing more is there
+	}
 	lastPrefix := ""
 	for _, k := range b.sortedKeys() {
 		if !strings.HasPrefix(k, p.prefix) || k <= after {
@@ -244,8 +247,10 @@ func (s *Store) listObjectVersions(c *call) error {
 		if count < p.maxKeys {
 			return false
 		}
-		res.IsTruncated = true
-		res.NextKeyMarker, res.NextVersionIDMarker = p.enc(lastKey), lastID
+		if count > 0 {
+			res.IsTruncated = true
+			res.NextKeyMarker, res.NextVersionIDMarker = p.enc(lastKey), lastID
+		}
 		return true
 	}
 keys:

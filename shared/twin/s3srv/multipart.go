@@ -231,7 +231,7 @@ func (s *Store) listUploads(c *call) error {
 			continue
 		}
 		if len(res.Uploads)+len(res.CommonPrefixes) == p.maxKeys {
-			res.IsTruncated = true
+			res.IsTruncated = p.maxKeys > 0
 			break
 		}
 		if g != "" {

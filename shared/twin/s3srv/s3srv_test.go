@@ -710,6 +710,16 @@ func TestListObjectVersionsPagination(t *testing.T) {
 			}
 		})
 	}
+	t.Run("max-keys 0", func(t *testing.T) {
+		out, err := e.client.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String("bkt"), MaxKeys: aws.Int32(0)})
+		if err != nil || aws.ToBool(out.IsTruncated) || len(out.Versions)+len(out.DeleteMarkers) != 0 {
+			t.Fatalf("ListObjectVersions max-keys 0 = %+v, %v", out, err)
+		}
+		l, err := e.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("bkt"), MaxKeys: aws.Int32(0)})
+		if err != nil || aws.ToBool(l.IsTruncated) || len(l.Contents) != 0 {
+			t.Fatalf("ListObjectsV2 max-keys 0 = %+v, %v", l, err)
+		}
+	})
 	t.Run("delimiter", func(t *testing.T) {
 		out, err := e.client.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String("bkt"), Delimiter: aws.String("/")})
 		if err != nil || len(out.CommonPrefixes) != 2 || len(out.Versions) != 3 {

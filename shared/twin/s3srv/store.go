@@ -7,6 +7,23 @@
 // it as its own service identity. Every request is recorded in the call log, faults (deny,
 // throttle) are consulted per request, and aws.s3 Object Created / Object Deleted events go to
 // the event sink for buckets whose notification configuration enables EventBridge.
+//
+// Served operations: ListBuckets, CreateBucket (LocationConstraint, x-amz-object-ownership,
+// canned and x-amz-grant-* ACLs), HeadBucket, DeleteBucket, GetBucketLocation,
+// Get/PutBucketVersioning, Get/PutBucketAcl, Get/Put/DeleteBucketOwnershipControls,
+// Get/Put/DeletePublicAccessBlock, Get/Put/DeleteBucketEncryption, Get/Put/DeleteBucketPolicy,
+// Get/PutBucketNotificationConfiguration, ListObjects, ListObjectsV2, ListObjectVersions,
+// ListMultipartUploads, PutObject, CopyObject, GetObject, HeadObject, GetObjectAcl,
+// DeleteObject, DeleteObjects, CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
+// AbortMultipartUpload, ListParts. Anything else is refused with 501 NotImplemented and logged
+// as "Unsupported METHOD ?SUBRESOURCES".
+//
+// New buckets get AWS's defaults since 2023: Object Ownership BucketOwnerEnforced (so
+// PutBucketAcl granting anyone but the owner fails with AccessControlListNotSupported until
+// ownership is BucketOwnerPreferred or ObjectWriter), all public access blocked, SSE-S3
+// default encryption, versioning never enabled, no EventBridge notifications. Objects written
+// without a checksum get S3's default CRC64NVME, returned (like any full-object checksum) to
+// GetObject with x-amz-checksum-mode: ENABLED, so the SDKs' response validation runs.
 package s3srv
 
 import (
