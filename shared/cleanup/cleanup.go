@@ -59,7 +59,8 @@ const (
 	DefaultLateWindow = 48 * time.Hour
 )
 
-// Options are cleanup-export's settings (from config.Config, see OptionsFrom).
+// Options are cleanup-export's settings (from config.Config, see OptionsFrom). New fills the
+// zero ones with their defaults.
 type Options struct {
 	Bucket string
 	Prefix string
@@ -71,10 +72,15 @@ type Options struct {
 	RetainMaxAge time.Duration
 	// KeepSnapshots is how many of a cache's newest verified exports keep cacheport's snapshot.
 	KeepSnapshots int
-	Backoff       time.Duration
-	MaxBackoff    time.Duration
-	LateWindow    time.Duration
-	Concurrency   int
+	// Backoff is the delay before attempt 2 (DefaultBackoff); it doubles for each later
+	// attempt, up to MaxBackoff (DefaultMaxBackoff).
+	Backoff    time.Duration
+	MaxBackoff time.Duration
+	// LateWindow: the stale sweep lists the dead attempts of exports whose record changed this
+	// recently (DefaultLateWindow).
+	LateWindow time.Duration
+	// Concurrency bounds the exports the stale sweep and retention handle at once.
+	Concurrency int
 	// DryRun reports what would be deleted and written, and deletes and writes nothing.
 	DryRun bool
 }
