@@ -13,15 +13,18 @@ type Kind string
 
 // The kinds of key Generate writes, in the order it cycles through them.
 const (
-	KindString       Kind = "string" // a random printable string
-	KindInt          Kind = "int"    // a string holding an integer (int-encoded)
-	KindList         Kind = "list"   // quicklist 2
-	KindSet          Kind = "set"    // a set of strings: listpack (v11) or plain set (v10)
-	KindIntSet       Kind = "intset" // a set of integers
-	KindHash         Kind = "hash"   // listpack hash
-	KindZSet         Kind = "zset"   // listpack sorted set
-	defaultKeys           = 200
-	defaultValueSize      = 32
+	KindString Kind = "string" // a random printable string
+	KindInt    Kind = "int"    // a string holding an integer (int-encoded)
+	KindList   Kind = "list"   // quicklist 2
+	KindSet    Kind = "set"    // a set of strings: listpack (v11) or plain set (v10)
+	KindIntSet Kind = "intset" // a set of integers
+	KindHash   Kind = "hash"   // listpack hash
+	KindZSet   Kind = "zset"   // listpack sorted set
+)
+
+const (
+	defaultKeys      = 200
+	defaultValueSize = 32
 )
 
 // AllKinds are the kinds a zero Options.Kinds means.

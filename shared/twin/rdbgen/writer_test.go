@@ -3,6 +3,7 @@ package rdbgen
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"hash/crc64"
 	"io"
 	"os"
@@ -112,8 +113,20 @@ func TestVerify(t *testing.T) {
 			if !rep.Valid {
 				t.Fatalf("v%d %+v: not valid: %+v", v, o, rep)
 			}
-			if rep.Keys != int64(st.Keys) || rep.Checksum != rdb.ChecksumOK {
-				t.Errorf("v%d: verifier counts %d keys (checksum %s), wrote %d", v, rep.Keys, rep.Checksum, st.Keys)
+			if rep.Keys != int64(st.Keys) || rep.Checksum != rdb.ChecksumOK || rep.RDBVersion != v {
+				t.Errorf("v%d: verifier counts %d keys (checksum %s, version %d), wrote %d", v, rep.Keys, rep.Checksum, rep.RDBVersion, st.Keys)
+			}
+			if rep.Expires != int64(st.Expires) || fmt.Sprint(rep.Databases) != fmt.Sprint(st.Databases) || rep.Bytes != st.Bytes {
+				t.Errorf("v%d: verifier says %d expires, databases %v, %d bytes; wrote %d, %v, %d", v, rep.Expires, rep.Databases, rep.Bytes, st.Expires, st.Databases, st.Bytes)
+			}
+			for db, n := range st.KeysByDB {
+				if rep.KeysByDB[strconv.Itoa(db)] != int64(n) {
+					t.Errorf("v%d: db %d has %d keys, wrote %d", v, db, rep.KeysByDB[strconv.Itoa(db)], n)
+				}
+			}
+			// Version 10 has no listpack sets; version 11 writes small string sets as listpacks.
+			if lp := rep.Types["set-listpack"]; (v == Version10) != (lp == 0) && st.ByKind[KindSet] > 0 {
+				t.Errorf("v%d: %d listpack sets: %v", v, lp, rep.Types)
 			}
 		}
 	}
