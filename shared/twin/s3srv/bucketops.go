@@ -175,7 +175,7 @@ func (s *Store) getBucketVersioning(c *call) error {
 }
 
 func (s *Store) putBucketVersioning(c *call) error {
-	var in versioningXML
+	var in struct{ Status string } // whatever namespace the client used, or none
 	if err := readXML(c, &in); err != nil {
 		return err
 	}
@@ -223,7 +223,9 @@ func (s *Store) getOwnership(c *call) error {
 }
 
 func (s *Store) putOwnership(c *call) error {
-	var in ownershipXML
+	var in struct {
+		Rules []struct{ ObjectOwnership string } `xml:"Rule"`
+	}
 	if err := readXML(c, &in); err != nil {
 		return err
 	}

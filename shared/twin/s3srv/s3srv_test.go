@@ -1322,3 +1322,69 @@ func TestChunkedBodies(t *testing.T) {
 		})
 	}
 }
+
+// TestRawRequests sends requests the SDK would shape differently: bodies without S3's XML
+// namespace, and ACLs given in headers.
+func TestRawRequests(t *testing.T) {
+	e := newEnv(t, envOpt{})
+	e.mustBucket(t, "bkt")
+	auth := "AWS4-HMAC-SHA256 Credential=raw/20261124/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0"
+	tests := []struct {
+		name, method, path, body string
+		header                   map[string]string
+		wantStatus               int
+		check                    func(t *testing.T)
+	}{
+		{name: "versioning without a namespace", method: "PUT", path: "/bkt?versioning",
+			body: "<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>", wantStatus: 200,
+			check: func(t *testing.T) {
+				out, err := e.client.GetBucketVersioning(context.Background(), &s3.GetBucketVersioningInput{Bucket: aws.String("bkt")})
+				if err != nil || out.Status != types.BucketVersioningStatusSuspended {
+					t.Errorf("versioning %v, %v", out, err)
+				}
+			}},
+		{name: "ownership without a namespace", method: "PUT", path: "/bkt?ownershipControls",
+			body: "<OwnershipControls><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership></Rule></OwnershipControls>", wantStatus: 200},
+		{name: "grant headers", method: "PUT", path: "/bkt?acl", wantStatus: 200,
+			header: map[string]string{
+				"x-amz-grant-full-control": `id="` + DefaultOwnerID + `"`,
+				"x-amz-grant-read":         `id="` + grant.DefaultCanonicalUserID + `"`,
+				"x-amz-grant-write":        `id="` + grant.DefaultCanonicalUserID + `"`,
+				"x-amz-grant-read-acp":     `id="` + grant.DefaultCanonicalUserID + `", uri="http://acs.amazonaws.com/groups/s3/LogDelivery"`},
+			check: func(t *testing.T) {
+				if ok, err := e.store.ElastiCacheGranted(context.Background(), "bkt"); !ok || err != nil {
+					t.Errorf("ElastiCacheGranted = %v, %v", ok, err)
+				}
+			}},
+		{name: "canned private ACL takes the grants away", method: "PUT", path: "/bkt?acl", wantStatus: 200,
+			header: map[string]string{"x-amz-acl": "private"},
+			check: func(t *testing.T) {
+				if ok, err := e.store.ElastiCacheGranted(context.Background(), "bkt"); ok || err != nil {
+					t.Errorf("ElastiCacheGranted = %v, %v", ok, err)
+				}
+			}},
+		{name: "malformed versioning", method: "PUT", path: "/bkt?versioning", body: "<VersioningConfiguration>", wantStatus: 400},
+		{name: "bad policy", method: "PUT", path: "/bkt?policy", body: "not json", wantStatus: 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, e.srv.URL+tt.path, strings.NewReader(tt.body))
+			req.Header.Set("Authorization", auth)
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			resp, err := e.srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d %s, want %d", resp.StatusCode, body, tt.wantStatus)
+			}
+			if tt.check != nil {
+				tt.check(t)
+			}
+		})
+	}
+}
