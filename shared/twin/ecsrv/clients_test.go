@@ -214,6 +214,10 @@ func TestRealRedisData(t *testing.T) {
 			t.Errorf("%s: %d databases", k, dbs)
 		}
 	}
+	addrs := r.srv.RedisAddrs("sessions")
+	if len(addrs) != 2 || addrs[0] == "" || addrs[0] == addrs[1] {
+		t.Errorf("redis addresses %v", addrs)
+	}
 	if err := r.srv.Close(); err != nil {
 		t.Errorf("close: %v", err)
 	}

@@ -150,14 +150,34 @@ func (r *redisSource) RDB(ctx context.Context) ([]byte, error) {
 	return r.proc.save(ctx)
 }
 
-// Addr returns the loopback address of the shard's redis-server ("" before the first snapshot).
-func (r *redisSource) Addr() string {
+// addr returns the loopback address of the shard's redis-server ("" before the first snapshot).
+func (r *redisSource) addr() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.proc == nil {
 		return ""
 	}
 	return r.proc.addr
+}
+
+// RedisAddrs returns, per shard of cache id, the loopback address of the redis-server holding
+// its data: "" for shards not backed by one, or whose server starts with the first snapshot and
+// has not yet.
+func (s *Server) RedisAddrs(id string) []string {
+	s.mu.Lock()
+	c, ok := s.caches[id]
+	var srcs []DataSource
+	if ok {
+		srcs = append(srcs, c.sources...)
+	}
+	s.mu.Unlock()
+	out := make([]string, len(srcs))
+	for i, src := range srcs {
+		if r, ok := src.(*redisSource); ok {
+			out[i] = r.addr()
+		}
+	}
+	return out
 }
 
 // Close stops the redis-server processes the server started. The server keeps serving (new

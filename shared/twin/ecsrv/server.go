@@ -12,7 +12,41 @@
 // core.EventSink (node-based caches raise none, as in AWS), and every request is recorded in the
 // core.CallLog.
 //
-// A Server is safe for concurrent use. Close stops the redis-server processes it started.
+// # Lifecycles (on the clock, applied by Tick)
+//
+// CreateSnapshot / CreateServerlessCacheSnapshot: creating, then available (or failed) after
+// Options.SnapshotDelay; the cache shows snapshotting meanwhile and refuses another backup
+// (InvalidReplicationGroupState / InvalidCacheClusterState / InvalidServerlessCacheStateFault).
+// The data is read when the snapshot is created. CopySnapshot with TargetBucket and
+// ExportServerlessCacheSnapshot: the snapshot shows exporting (what AWS shows is unconfirmed)
+// and one object per shard lands Options.ExportDelay apart, then the snapshot is available
+// again. Node-based objects are TARGET-0001.rdb, TARGET-0002.rdb, ... with the target name
+// lower-cased; serverless objects are SNAPSHOT-0001.rdb, ... (AWS's serverless naming is
+// unconfirmed; Options.ServerlessKey changes it). Snapshots that are creating or exporting
+// cannot be deleted. The manual snapshot quota counts creations (deleted snapshots too) in the
+// last 24 hours of the clock: 20 per node-based cache, 24 per serverless cache.
+//
+// # Faults (core.Faults, by cache id unless said)
+//
+//	snapshot-fails       the snapshot ends failed (serverless: Snapshot Creation Failed)
+//	export-fails-midway  the first half of the shards' objects land (one shard: half a file),
+//	                     the rest never; the snapshot is available again (serverless: Snapshot
+//	                     Export Failed)
+//	export-stuck         no object lands and the snapshot stays exporting
+//	corrupt-object       the last shard's object has a flipped byte
+//	missing-object       the last shard's object never lands
+//	late-object          the last shard's object lands Options.LateDelay after the export began,
+//	                     after the snapshot is available again
+//	no-grant             the bucket check says ElastiCache is not granted
+//	bucket-region=R      the bucket is treated as being in region R (every cache)
+//	deny=elasticache:A   action A fails with AccessDenied (403)
+//	throttle             every Options.ThrottleEvery-th call it covers fails with Throttling (400)
+//
+// Snapshot and export faults are read when the snapshot or export starts; deny and throttle on
+// every call.
+//
+// A Server is safe for concurrent use. Close stops the redis-server processes it started. An
+// EventSink or Bucket must not call Tick (Tick calls them, and Ticks are serialized).
 package ecsrv
 
 import (
