@@ -36,6 +36,8 @@ type command struct {
 
 // commands is the verb table: a new verb is one file with its run function and one line here.
 var commands = []command{
+	{"audit", "judge every cache against the RPO: its newest verified export, age, verdict", runAudit},
+	{"doctor", "check the bucket, ElastiCache's access, events and rules; --fix the safe ones", runDoctor},
 	{"verify", "check RDB files (paths, -, s3://bucket/key): structure, checksum, counts", runVerify},
 	{"version", "print cacheport's version", runVersion},
 }

@@ -119,7 +119,7 @@ type Row struct {
 	// LastVerifiedExport is nil (JSON null) when the cache has none.
 	LastVerifiedExport *LastExport `json:"last_verified_export"`
 	// AgeSeconds is the newest verified export's age; nil (JSON null) when there is none.
-	AgeSeconds *int64 `json:"age_seconds"`
+	AgeSeconds *int64  `json:"age_seconds"`
 	Verdict    Verdict `json:"verdict"`
 	Reason     string  `json:"reason"`
 	// Latest is the newest export of the cache when it is not LastVerifiedExport (one under
@@ -443,12 +443,18 @@ func size(e *export.Export) int64 {
 	return n
 }
 
-// human formats a duration to the minute (hours and minutes), e.g. 30h5m.
+// human formats a duration to the minute in hours and minutes: 30h5m, 26h, 45m (seconds below
+// a minute).
 func human(d time.Duration) string {
-	d = d.Truncate(time.Minute)
 	if d < time.Minute {
 		return d.Truncate(time.Second).String()
 	}
-	s := d.String()
-	return strings.TrimSuffix(s, "0s")
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case h == 0:
+		return fmt.Sprintf("%dm", m)
+	case m == 0:
+		return fmt.Sprintf("%dh", h)
+	}
+	return fmt.Sprintf("%dh%dm", h, m)
 }

@@ -96,14 +96,14 @@ func TestRun(t *testing.T) {
 		bytes   int64
 		reason  string
 	}{
-		"broken":   {Failing, 40 * 3600, "broken-20261123-0300", 1, "newest export broken-20261124-0300 is failed (no-grant); last verified export is 40h0m old (RPO 26h0m)"},
+		"broken":   {Failing, 40 * 3600, "broken-20261123-0300", 1, "newest export broken-20261124-0300 is failed (no-grant); last verified export is 40h old (RPO 26h)"},
 		"busy":     {Never, -1, "", 0, "no verified export; the cache is modifying, so no export can start now"},
-		"fresh":    {Compliant, 2 * 3600, "fresh-20261124-0300", 123, "verified 2h0m ago (RPO 26h0m)"},
+		"fresh":    {Compliant, 2 * 3600, "fresh-20261124-0300", 123, "verified 2h ago (RPO 26h)"},
 		"gaveup":   {Failing, -1, "", 0, "newest export gaveup-20261124-0300 is abandoned (bucket-missing); never verified"},
 		"memc":     {Unprotected, -1, "", 0, "memcached-not-supported"},
 		"new":      {Never, -1, "", 0, "no verified export; export new-20261124-0300 is snapshotting"},
-		"old":      {Stale, 30 * 3600, "old-20261123-0100", 7, "newest verified export is 30h0m old (RPO 26h0m); export old-20261124-0300 is exporting"},
-		"retrying": {Compliant, 24 * 3600, "retrying-20261123-0300", 9, "verified 24h0m ago (RPO 26h0m)"},
+		"old":      {Stale, 30 * 3600, "old-20261123-0100", 7, "newest verified export is 30h old (RPO 26h); export old-20261124-0300 is exporting"},
+		"retrying": {Compliant, 24 * 3600, "retrying-20261123-0300", 9, "verified 24h ago (RPO 26h)"},
 	}
 	if len(rep.Rows) != len(want) {
 		t.Fatalf("%d rows, want %d: %+v", len(rep.Rows), len(want), rep.Rows)
@@ -252,7 +252,7 @@ func TestPublish(t *testing.T) {
 	age := int64(108000)
 	rep := &Report{Bucket: "exports", Prefix: "cacheport", Rows: []Row{
 		{Cache: "ok", Verdict: Compliant, Reason: "verified"},
-		{Cache: "old", Kind: export.KindReplicationGroup, Engine: "redis", Verdict: Stale, Reason: "newest verified export is 30h0m old (RPO 26h0m)",
+		{Cache: "old", Kind: export.KindReplicationGroup, Engine: "redis", Verdict: Stale, Reason: "newest verified export is 30h old (RPO 26h)",
 			AgeSeconds: &age, LastVerifiedExport: &LastExport{ExportID: "old-20261123-0100"}},
 		{Cache: "gaveup", Verdict: Failing, Reason: "abandoned", Latest: &Attempt{ExportID: "gaveup-20261124-0300", Stage: export.StageAbandoned, Attempt: 3}},
 		{Cache: "memc", Verdict: Unprotected, Reason: "memcached-not-supported"},
@@ -264,7 +264,7 @@ func TestPublish(t *testing.T) {
 	}
 	d := rec.details[0]
 	if d.Cache != "old" || d.ExportID != "old-20261123-0100" || d.Stage != export.StageVerified || d.RecordKey != "cacheport/old/old-20261123-0100/export.json" ||
-		d.Reason != "stale: newest verified export is 30h0m old (RPO 26h0m); age_seconds=108000" || d.Bucket != "exports" {
+		d.Reason != "stale: newest verified export is 30h old (RPO 26h); age_seconds=108000" || d.Bucket != "exports" {
 		t.Errorf("detail %+v", d)
 	}
 	if d := rec.details[1]; d.ExportID != "gaveup-20261124-0300" || d.Attempt != 3 || d.Stage != export.StageAbandoned || !strings.HasPrefix(d.Reason, "failing: ") {
