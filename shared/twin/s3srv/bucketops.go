@@ -42,7 +42,11 @@ func (s *Store) listBuckets(c *call) error {
 	}
 	s.mu.Lock()
 	res := result{Owner: s.owner()}
+	prefix, region := c.q.Get("prefix"), c.q.Get("bucket-region")
 	for _, b := range s.buckets {
+		if !strings.HasPrefix(b.name, prefix) || (region != "" && b.region != region) {
+			continue
+		}
 		res.Buckets = append(res.Buckets, entry{Name: b.name, CreationDate: xmlTime(b.created), BucketRegion: b.region})
 	}
 	s.mu.Unlock()

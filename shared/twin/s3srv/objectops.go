@@ -63,7 +63,7 @@ func (s *Store) putObject(c *call) error {
 	if err != nil {
 		return err
 	}
-	if c.r.Header.Get("x-amz-acl") != "" || c.r.Header.Get("x-amz-grant-read") != "" {
+	if hasACLHeaders(c.r.Header) {
 		if err := s.objectACLAllowed(c); err != nil {
 			return err
 		}
@@ -97,6 +97,15 @@ func (s *Store) putObject(c *call) error {
 	h.Set("x-amz-server-side-encryption", "AES256")
 	c.w.WriteHeader(200)
 	return nil
+}
+
+func hasACLHeaders(h http.Header) bool {
+	for k := range h {
+		if lk := strings.ToLower(k); lk == "x-amz-acl" || strings.HasPrefix(lk, "x-amz-grant-") {
+			return true
+		}
+	}
+	return false
 }
 
 // objectACLAllowed refuses an object ACL other than the owner's on a bucket with ACLs disabled.

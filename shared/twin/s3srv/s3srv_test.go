@@ -200,11 +200,25 @@ func TestBuckets(t *testing.T) {
 	if err != nil || len(lb.Buckets) != 2 || aws.ToString(lb.Buckets[0].Name) != "europe" || aws.ToString(lb.Owner.ID) != DefaultOwnerID {
 		t.Fatalf("ListBuckets = %+v, %v", lb, err)
 	}
+	if lb, err := e.client.ListBuckets(ctx, &s3.ListBucketsInput{BucketRegion: aws.String("eu-west-1")}); err != nil ||
+		len(lb.Buckets) != 1 || aws.ToString(lb.Buckets[0].Name) != "europe" {
+		t.Fatalf("ListBuckets in eu-west-1 = %+v, %v", lb, err)
+	}
 	errs := []struct {
 		name string
 		call func() error
 		want string
 	}{
+		{"object ACL with ACLs disabled", func() error {
+			_, err := e.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("plain"), Key: aws.String("k"),
+				Body: strings.NewReader("x"), ACL: types.ObjectCannedACLPublicRead})
+			return err
+		}, "AccessControlListNotSupported"},
+		{"owner's object ACL with ACLs disabled", func() error {
+			_, err := e.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("plain"), Key: aws.String("k"),
+				Body: strings.NewReader("x"), ACL: types.ObjectCannedACLBucketOwnerFullControl})
+			return err
+		}, ""},
 		{"create again", func() error {
 			_, err := e.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("plain")})
 			return err
