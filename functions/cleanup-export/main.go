@@ -12,9 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/cacheport/cacheport/shared/awsconf"
-	"github.com/cacheport/cacheport/shared/cleanup"
 	"github.com/cacheport/cacheport/shared/config"
-	"github.com/cacheport/cacheport/shared/export"
 	"github.com/cacheport/cacheport/shared/handler/cleanupexport"
 	"github.com/cacheport/cacheport/shared/telemetry"
 )
@@ -28,12 +26,11 @@ func main() {
 		log.Error("invalid configuration", "error", err)
 		os.Exit(1)
 	}
-	aws, err := awsconf.Load(context.Background(), awsconf.Settings{})
+	clients, err := awsconf.Load(context.Background(), awsconf.Settings{})
 	if err != nil {
 		log.Error("aws configuration", "error", err)
 		os.Exit(1)
 	}
-	m := export.NewMachine(export.NewStore(aws.S3, cfg.Bucket), export.NewPublisher(aws.EventBridge, cfg.BusName))
-	c := cleanup.New(cleanup.OptionsFrom(cfg), aws.S3, aws.ElastiCache, m, log, telemetry.NewMetrics(os.Stdout, name))
-	lambda.Start(cleanupexport.New(c, log, time.Now).Handle)
+	h := cleanupexport.Wire(cfg, clients, log, telemetry.NewMetrics(os.Stdout, name), time.Now)
+	lambda.Start(h.Handle)
 }

@@ -12,8 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cacheport/cacheport/shared/awsconf"
 	"github.com/cacheport/cacheport/shared/cleanup"
+	"github.com/cacheport/cacheport/shared/config"
 	"github.com/cacheport/cacheport/shared/export"
+	"github.com/cacheport/cacheport/shared/telemetry"
 	"github.com/cacheport/cacheport/shared/trigger"
 )
 
@@ -139,4 +142,11 @@ func cacheOf(d trigger.ElastiCacheEvent) string {
 		}
 	}
 	return ""
+}
+
+// Wire builds the handler from validated settings and clients the way the deployed function
+// does; the local twin runs the same wiring in process. now is the clock (time.Now in Lambda).
+func Wire(cfg config.Config, c *awsconf.Clients, log *slog.Logger, metrics *telemetry.Metrics, now func() time.Time) *Handler {
+	m := export.NewMachine(export.NewStore(c.S3, cfg.Bucket), export.NewPublisher(c.EventBridge, cfg.BusName), export.WithClock(now))
+	return New(cleanup.New(cleanup.OptionsFrom(cfg), c.S3, c.ElastiCache, m, log, metrics), log, now)
 }
