@@ -1238,6 +1238,46 @@ func TestFaults(t *testing.T) {
 	})
 }
 
+func TestStrictRegion(t *testing.T) {
+	e := newEnv(t, envOpt{})
+	e.store.opts.StrictRegion = true
+	ctx := context.Background()
+	if _, err := e.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("europe"),
+		CreateBucketConfiguration: &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraintEuWest1}}); err != nil {
+		t.Fatal(err)
+	}
+	inEurope := func(o *s3.Options) { o.Region = "eu-west-1" }
+	tests := []struct {
+		name string
+		call func() error
+		want string
+	}{
+		{"location from anywhere", func() error {
+			_, err := e.client.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String("europe")})
+			return err
+		}, ""},
+		{"put from the wrong region", func() error {
+			_, err := e.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("europe"), Key: aws.String("k"), Body: strings.NewReader("x")})
+			return err
+		}, "PermanentRedirect"},
+		{"put from the bucket's region", func() error {
+			_, err := e.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("europe"), Key: aws.String("k"), Body: strings.NewReader("x")}, inEurope)
+			return err
+		}, ""},
+		{"missing bucket", func() error {
+			_, err := e.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("nope")})
+			return err
+		}, "NoSuchBucket"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := code(tt.call()); got != tt.want {
+				t.Fatalf("code %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestUnsupported(t *testing.T) {
 	e := newEnv(t, envOpt{})
 	e.mustBucket(t, "bkt")
@@ -1400,5 +1440,34 @@ func TestRawRequests(t *testing.T) {
 				tt.check(t)
 			}
 		})
+	}
+}
+
+// BenchmarkPutGet measures a 1 MiB PutObject and GetObject through the SDK and the handler.
+func BenchmarkPutGet(b *testing.B) {
+	s := New(Options{})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	if err := s.CreateBucket("bench", ""); err != nil {
+		b.Fatal(err)
+	}
+	client := s3.New(s3.Options{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("bench", "secret", ""),
+		BaseEndpoint: aws.String(srv.URL), UsePathStyle: true})
+	data := bytes.Repeat([]byte("x"), 1<<20)
+	ctx := context.Background()
+	b.SetBytes(2 * int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bench"), Key: aws.String("k"), Body: bytes.NewReader(data)}); err != nil {
+			b.Fatal(err)
+		}
+		out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bench"), Key: aws.String("k")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, out.Body); err != nil {
+			b.Fatal(err)
+		}
+		out.Body.Close()
 	}
 }

@@ -87,6 +87,10 @@ func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = errf(503, "SlowDown", "Please reduce your request rate.")
 	case r.Header.Get("x-amz-expected-bucket-owner") != "" && r.Header.Get("x-amz-expected-bucket-owner") != s.opts.AccountID:
 		err = errAccessDenied()
+	case s.wrongRegion(c, id.Region):
+		err = &s3Error{status: 301, code: "PermanentRedirect",
+			message: "The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.",
+			header:  map[string]string{"x-amz-bucket-region": s.regionOf(c.bucket)}}
 	case strings.HasPrefix(c.op, "Unsupported"):
 		err = errf(501, "NotImplemented", "A header or query you provided implies functionality that is not implemented")
 	default:
@@ -110,6 +114,29 @@ func (s *Store) record(c *call) {
 	}
 	c.logged = true
 	s.opts.Log.Record(core.Call{Caller: c.caller, Service: "s3", Operation: c.op, Resource: c.resource()})
+}
+
+// wrongRegion reports whether StrictRegion refuses the call: signed for another region than
+// its (existing) bucket's.
+func (s *Store) wrongRegion(c *call, region string) bool {
+	if !s.opts.StrictRegion || c.bucket == "" {
+		return false
+	}
+	switch c.op {
+	case "CreateBucket", "GetBucketLocation":
+		return false
+	}
+	b := s.regionOf(c.bucket)
+	return b != "" && region != b
+}
+
+func (s *Store) regionOf(bucket string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b := s.buckets[bucket]; b != nil {
+		return b.region
+	}
+	return ""
 }
 
 // throttle reports whether this call is refused by the throttle fault: every 5th call while it

@@ -90,6 +90,12 @@ type Options struct {
 	Events    core.EventSink // aws.s3 events of EventBridge-enabled buckets; nil: none
 	AccountID string         // the account owning every bucket; "": DefaultAccountID
 	OwnerID   string         // that account's canonical user id; "": DefaultOwnerID
+	// StrictRegion refuses a request signed for another region than its bucket's with 301
+	// PermanentRedirect and the bucket's region in x-amz-bucket-region, as S3's regional
+	// endpoints do (the Go SDK does not follow it; botocore retries in the right region).
+	// CreateBucket, GetBucketLocation and ListBuckets answer from any region. Off: any
+	// region is served.
+	StrictRegion bool
 }
 
 // Store is an in-memory S3: buckets with their settings, object versions and multipart
