@@ -86,13 +86,13 @@ var (
 type Options struct {
 	Clock     core.Clock     // time of objects, uploads and events; nil: the wall clock (UTC)
 	Log       *core.CallLog  // every request served, and every direct write; nil: none
-	Faults    *core.Faults   // deny=s3:ACTION and throttle; nil: none
+	Faults    *core.Faults   // deny=s3:ACTION, and throttle or throttle=s3 (every 5th call); nil: none
 	Events    core.EventSink // aws.s3 events of EventBridge-enabled buckets; nil: none
 	AccountID string         // the account owning every bucket; "": DefaultAccountID
 	OwnerID   string         // that account's canonical user id; "": DefaultOwnerID
 	// StrictRegion refuses a request signed for another region than its bucket's with 301
 	// PermanentRedirect and the bucket's region in x-amz-bucket-region, as S3's regional
-	// endpoints do (the Go SDK does not follow it; botocore retries in the right region).
+	// endpoints do (the Go SDK returns it as an error).
 	// CreateBucket, GetBucketLocation and ListBuckets answer from any region. Off: any
 	// region is served.
 	StrictRegion bool
