@@ -344,6 +344,7 @@ func writeError(w http.ResponseWriter, reqID string, e *apiError) {
 	er.Error.Code, er.Error.Message, er.RequestID = e.code, e.message, reqID
 	b, _ := xml.Marshal(er)
 	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(e.status)
 	_, _ = w.Write(b)
 }
