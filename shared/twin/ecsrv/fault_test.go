@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -490,4 +493,80 @@ func TestRunInBackground(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// TestEventShapes compares the events' details with the sample events in events/ (the shapes
+// AWS sends): the same fields, the same metadata fields, the same EventID and category.
+func TestEventShapes(t *testing.T) {
+	r := newRig(t)
+	r.add(Cache{ID: "carts", Kind: KindServerless, Shards: 2}, Cache{ID: "flaky", Kind: KindServerless})
+	r.faults.Add("snapshot-fails", "flaky")
+	r.faults.Add("export-fails-midway", "carts")
+	ctx := context.Background()
+	for _, in := range [][2]string{{"carts", "c1"}, {"flaky", "f1"}} {
+		if _, err := r.ec.CreateServerlessCacheSnapshot(ctx, &elasticache.CreateServerlessCacheSnapshotInput{ServerlessCacheName: aws.String(in[0]), ServerlessCacheSnapshotName: aws.String(in[1])}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.settle(2 * time.Minute)
+	if _, err := r.ec.ExportServerlessCacheSnapshot(ctx, &elasticache.ExportServerlessCacheSnapshotInput{ServerlessCacheSnapshotName: aws.String("c1"), S3BucketName: aws.String(testBucket)}); err != nil {
+		t.Fatal(err)
+	}
+	r.settle(5 * time.Minute)
+	got := map[string]map[string]any{}
+	for _, ev := range r.events.all() {
+		var d map[string]any
+		if err := json.Unmarshal(ev.Detail, &d); err != nil {
+			t.Fatal(err)
+		}
+		got[ev.DetailType] = d
+	}
+	for file, detailType := range map[string]string{
+		"elasticache-snapshot-created.json":         DetailSnapshotCreated,
+		"elasticache-snapshot-creation-failed.json": DetailSnapshotCreationFailed,
+		"elasticache-snapshot-export-failed.json":   DetailSnapshotExportFailed,
+	} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "..", "events", file))
+		if err != nil {
+			t.Fatalf("sample event: %v", err)
+		}
+		var sample struct {
+			DetailType string         `json:"detail-type"`
+			Source     string         `json:"source"`
+			Detail     map[string]any `json:"detail"`
+		}
+		if err := json.Unmarshal(b, &sample); err != nil {
+			t.Fatal(err)
+		}
+		d, ok := got[detailType]
+		if !ok || sample.DetailType != detailType || sample.Source != "aws.elasticache" {
+			t.Errorf("%s: no %q event (sample says %q)", file, detailType, sample.DetailType)
+			continue
+		}
+		if keysOf(d) != keysOf(sample.Detail) {
+			t.Errorf("%s: detail fields %s, sample has %s", file, keysOf(d), keysOf(sample.Detail))
+		}
+		md, _ := d["EventMetadata"].(map[string]any)
+		smd, _ := sample.Detail["EventMetadata"].(map[string]any)
+		if keysOf(md) != keysOf(smd) {
+			t.Errorf("%s: metadata fields %s, sample has %s", file, keysOf(md), keysOf(smd))
+		}
+		for _, k := range []string{"EventID", "SourceType"} {
+			if d[k] != sample.Detail[k] {
+				t.Errorf("%s: %s = %v, sample %v", file, k, d[k], sample.Detail[k])
+			}
+		}
+		if fmt.Sprint(d["EventCategories"]) != fmt.Sprint(sample.Detail["EventCategories"]) {
+			t.Errorf("%s: categories %v, sample %v", file, d["EventCategories"], sample.Detail["EventCategories"])
+		}
+	}
+}
+
+func keysOf(m map[string]any) string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return strings.Join(ks, ",")
 }
