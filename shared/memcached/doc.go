@@ -1,0 +1,35 @@
+// Package memcached dumps one Memcached node into a cacheport-memcached/1 dump (package mcdump)
+// and restores a dump into a node, over memcached's text protocol.
+//
+// Dump lists the node's keys with `lru_crawler metadump all` on one connection and reads them
+// on a second with pipelined meta gets (`mg KEY v f t c`: value, client flags, remaining TTL,
+// CAS), streaming every value from the socket into the dump without holding it whole. Keys
+// listed but gone by the time they are read (expired, evicted, deleted) are counted as
+// vanished, not errors. Load is bounded by Options.Batch (meta gets in flight), an optional
+// key and byte rate, and the two connections. A node that fails mid-dump yields an *Error and
+// a dump closed without its trailer, which mcdump.Verify rejects as incomplete.
+//
+// Restore writes every record back with pipelined meta sets (`ms KEY SIZE F<flags> T<ttl>`),
+// turning each absolute expiry back into a remaining TTL, skipping keys whose life is over.
+//
+// # Consistency
+//
+// memcached has no snapshot: the crawler walks the LRUs while clients keep writing, so a dump
+// holds each key as it was when it was read, keys written after the crawler passed their slot
+// may be missing, and keys deleted meanwhile are counted as vanished. A CAS value is recorded
+// for each key but cannot be restored: memcached assigns new ones (the meta set E flag that
+// would set it does not exist in 1.6.18; "CLIENT_ERROR invalid flag").
+//
+// # Connections, TLS and authentication
+//
+// Config.TLS turns on TLS (ElastiCache Memcached offers in-transit encryption from engine
+// 1.6.12); NewTLSConfig builds one from a CA bundle. Config.Auth sends memcached's ASCII
+// authentication (the server's -Y auth file, 1.5.15+) on every connection. SASL is not
+// supported: memcached's SASL exists only in the binary protocol, and a server started with
+// SASL (-S) refuses the text protocol, in which lru_crawler and the meta commands exist, so
+// such a node cannot be dumped by key enumeration at all.
+//
+// Keys that the text protocol cannot carry as they are (bytes at or below 0x20, and 0x7f,
+// possible for keys written over the binary protocol) are sent base64-encoded with the meta
+// commands' b flag.
+package memcached
