@@ -37,6 +37,10 @@ type command struct {
 // commands is the verb table: a new verb is one file with its run function and one line here.
 var commands = []command{
 	{"audit", "judge every cache against the RPO: its newest verified export, age, verdict", runAudit},
+	{"export-cache-to-s3", "export one cache now (--wait: until verified, or failed and cleaned up)", runExportCacheToS3},
+	{"describe-export-tasks", "describe exports from their records (AWS describe-* shape with --json)", runDescribeExportTasks},
+	{"cancel-export-task", "cancel an export that is not verified and remove what it wrote", runCancelExportTask},
+	{"list-exports", "list the exports, newest first (--cache ID for one cache)", runListExports},
 	{"doctor", "check the bucket, ElastiCache's access, events and rules; --fix the safe ones", runDoctor},
 	{"verify", "check RDB files (paths, -, s3://bucket/key): structure, checksum, counts", runVerify},
 	{"version", "print cacheport's version", runVersion},
