@@ -34,6 +34,9 @@ type Template struct {
 	Schedules       []*Schedule       // sorted by name
 	Retries         map[string]int    // per function logical id: Lambda's async MaximumRetryAttempts
 	Params          map[string]string // every parameter's value: the caller's, else its Default
+	// Env is each function's environment (Globals merged with its own), resolved: what the
+	// twin's in-process functions read as their settings.
+	Env map[string]map[string]string
 }
 
 // Rule is an EventBridge rule of the template: an AWS::Events::Rule or a SAM function event of
@@ -120,7 +123,7 @@ func ParseTemplate(data []byte, values map[string]string) (*Template, error) {
 	}
 	r := newResolver(root, values)
 	t := &Template{Region: r.pseudo["AWS::Region"], Account: r.pseudo["AWS::AccountId"],
-		Buses: []string{DefaultBus}, Retries: map[string]int{}, Params: map[string]string{}}
+		Buses: []string{DefaultBus}, Retries: map[string]int{}, Params: map[string]string{}, Env: map[string]map[string]string{}}
 	for name := range r.params {
 		v, err := r.ref(name)
 		if err != nil {
@@ -159,6 +162,11 @@ func ParseTemplate(data []byte, values map[string]string) (*Template, error) {
 				return nil, fmt.Errorf("rule %s: %w", id, err)
 			}
 		case "AWS::Serverless::Function":
+			env, err := functionEnv(r, mapAt(root, "Globals", "Function", "Environment", "Variables"), mapAt(props, "Environment", "Variables"))
+			if err != nil {
+				return nil, fmt.Errorf("function %s environment: %w", id, err)
+			}
+			t.Env[id] = env
 			t.Retries[id] = globalRetries
 			if n, ok := intOf(mapAt(props, "EventInvokeConfig")["MaximumRetryAttempts"]); ok {
 				t.Retries[id] = n
@@ -175,6 +183,21 @@ func ParseTemplate(data []byte, values map[string]string) (*Template, error) {
 	sort.Slice(t.Rules, func(i, j int) bool { return t.Rules[i].Name < t.Rules[j].Name })
 	sort.Slice(t.Schedules, func(i, j int) bool { return t.Schedules[i].Name < t.Schedules[j].Name })
 	return t, nil
+}
+
+// functionEnv resolves a function's environment: the Globals' variables, then its own.
+func functionEnv(r *resolver, global, own map[string]any) (map[string]string, error) {
+	env := map[string]string{}
+	for _, vars := range []map[string]any{global, own} {
+		for k, v := range vars {
+			s, err := r.str(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+			env[k] = s
+		}
+	}
+	return env, nil
 }
 
 func (t *Template) addResourceRule(r *resolver, id string, props map[string]any) error {
