@@ -49,12 +49,18 @@ func Load(ctx context.Context, s Settings) (*Clients, error) {
 	if s.Endpoint != "" {
 		cfg.BaseEndpoint = aws.String(s.Endpoint)
 	}
+	return FromConfig(cfg, s), nil
+}
+
+// FromConfig builds the clients from an aws.Config made elsewhere (the local twin gives each
+// in-process function its own credentials this way).
+func FromConfig(cfg aws.Config, s Settings) *Clients {
 	return &Clients{
 		Config:      cfg,
 		S3:          s3.NewFromConfig(cfg, S3Options(s)),
 		ElastiCache: elasticache.NewFromConfig(cfg),
 		EventBridge: eventbridge.NewFromConfig(cfg),
-	}, nil
+	}
 }
 
 // S3Options sets path-style addressing when S3 is not AWS's: an explicit endpoint, or
