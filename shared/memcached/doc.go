@@ -1,9 +1,11 @@
 // Package memcached dumps one Memcached node into a cacheport-memcached/1 dump (package mcdump)
 // and restores a dump into a node, over memcached's text protocol.
 //
-// Dump lists the node's keys with `lru_crawler metadump all` on one connection and reads them
-// on a second with pipelined meta gets (`mg KEY v f t c`: value, client flags, remaining TTL,
-// CAS), streaming every value from the socket into the dump without holding it whole. Keys
+// Dump lists the node's keys with `lru_crawler metadump hash` (falling back to `metadump all`
+// on servers that refuse it) on one connection and reads them on a second with pipelined meta
+// gets (`mg KEY v f t c u`: value, client flags, remaining TTL, CAS, and no LRU bump, so the
+// dump neither reorders the cache's LRUs nor makes its own crawl miss keys), streaming every
+// value from the socket into the dump without holding it whole. Keys
 // listed but gone by the time they are read (expired, evicted, deleted) are counted as
 // vanished, not errors. Load is bounded by Options.Batch (meta gets in flight), an optional
 // key and byte rate, and the two connections. A node that fails mid-dump yields an *Error and
@@ -14,11 +16,15 @@
 //
 // # Consistency
 //
-// memcached has no snapshot: the crawler walks the LRUs while clients keep writing, so a dump
+// memcached has no snapshot: the crawler walks the node while clients keep writing, so a dump
 // holds each key as it was when it was read, keys written after the crawler passed their slot
 // may be missing, and keys deleted meanwhile are counted as vanished. A CAS value is recorded
 // for each key but cannot be restored: memcached assigns new ones (the meta set E flag that
 // would set it does not exist in 1.6.18; "CLIENT_ERROR invalid flag").
+//
+// The hash crawl visits each key once. The LRU crawl can miss keys that memcached's LRU
+// maintainer moves between segments while the crawl runs: on 1.6.18, about 70 of 1,000,000
+// freshly loaded keys were missed that way, none with the hash crawl.
 //
 // # Connections, TLS and authentication
 //

@@ -28,6 +28,8 @@ type Options struct {
 
 	// beforeFetch, for tests, is called with each batch of listed keys before it is read.
 	beforeFetch func(keys []string)
+	// lruCrawl, for tests, skips the hash crawl as if the server did not know it.
+	lruCrawl bool
 }
 
 // DefaultBatch is the default number of pipelined meta commands.
@@ -55,6 +57,7 @@ type DumpStats struct {
 	Vanished   int64 // keys listed but gone when read
 	ValueBytes int64
 	Duration   time.Duration
+	Crawl      string // CrawlHash or CrawlAll
 }
 
 // Dump reads every key of node into w and ends the dump: on success it closes w, writing the
@@ -101,7 +104,8 @@ func dump(ctx context.Context, node Node, w *mcdump.Writer, o Options) (st DumpS
 	listErr := make(chan error, 1)
 	stop := make(chan struct{})
 	defer close(stop)
-	go func() { listErr <- list(ctx, lc, keys, stop) }()
+	var mode string
+	go func() { listErr <- list(ctx, lc, keys, stop, &mode, o.lruCrawl) }()
 
 	p := newPacer(o.KeysPerSecond, o.BytesPerSecond)
 	batch := make([]string, 0, o.Batch)
@@ -147,7 +151,9 @@ func dump(ctx context.Context, node Node, w *mcdump.Writer, o Options) (st DumpS
 			break
 		}
 	}
-	if err := <-listErr; err != nil {
+	err = <-listErr
+	st.Crawl = mode
+	if err != nil {
 		return st, fail("list", err)
 	}
 	return st, nil
@@ -156,13 +162,32 @@ func dump(ctx context.Context, node Node, w *mcdump.Writer, o Options) (st DumpS
 // errBusy is the crawler's reply while another crawl runs.
 var errBusy = errors.New("lru crawler busy")
 
-// list runs `lru_crawler metadump all` and sends each listed key, decoded, to keys; it closes
-// keys at the end of the listing, successful or not. The crawler is retried while it is busy
-// with another crawl, for up to a minute.
-func list(ctx context.Context, c *conn, keys chan<- string, stop <-chan struct{}) error {
+// errNoHash is a refusal of `lru_crawler metadump hash` by a server that does not know it.
+var errNoHash = errors.New("metadump hash not supported")
+
+// Crawl modes of DumpStats.Crawl.
+const (
+	CrawlHash = "hash" // lru_crawler metadump hash: the hash table, each key once
+	CrawlAll  = "all"  // lru_crawler metadump all: the LRUs, for servers without hash
+)
+
+// list lists the node's keys and sends each, decoded, to keys; it closes keys at the end of
+// the listing, successful or not, and sets *mode to the crawl used. It walks the hash table
+// where the server can (items move between LRUs while a crawl walks them, so an LRU crawl can
+// miss keys), else the LRUs. The crawler is retried while it is busy with another crawl, for
+// about a minute.
+func list(ctx context.Context, c *conn, keys chan<- string, stop <-chan struct{}, mode *string, lruOnly bool) error {
 	defer close(keys)
+	*mode = CrawlHash
+	if lruOnly {
+		*mode = CrawlAll
+	}
 	for wait := 100 * time.Millisecond; ; wait *= 2 {
-		err := metadump(c, keys, stop)
+		err := metadump(c, *mode, keys, stop)
+		if errors.Is(err, errNoHash) {
+			*mode = CrawlAll
+			err = metadump(c, *mode, keys, stop)
+		}
 		if !errors.Is(err, errBusy) || wait > 30*time.Second {
 			return err
 		}
@@ -176,9 +201,9 @@ func list(ctx context.Context, c *conn, keys chan<- string, stop <-chan struct{}
 	}
 }
 
-func metadump(c *conn, keys chan<- string, stop <-chan struct{}) error {
+func metadump(c *conn, mode string, keys chan<- string, stop <-chan struct{}) error {
 	c.deadline()
-	if _, err := c.bw.WriteString("lru_crawler metadump all\r\n"); err != nil {
+	if _, err := c.bw.WriteString("lru_crawler metadump " + mode + "\r\n"); err != nil {
 		return err
 	}
 	if err := c.bw.Flush(); err != nil {
@@ -200,10 +225,13 @@ func metadump(c *conn, keys chan<- string, stop <-chan struct{}) error {
 			return nil
 		}
 		if !bytes.HasPrefix(line, []byte("key=")) {
-			if first && bytes.HasPrefix(line, []byte("BUSY")) {
+			switch {
+			case first && bytes.HasPrefix(line, []byte("BUSY")):
 				return errBusy
+			case first && mode == CrawlHash && (string(line) == "ERROR" || bytes.HasPrefix(line, []byte("CLIENT_ERROR"))):
+				return errNoHash
 			}
-			return fmt.Errorf("metadump: %w", serverErr(line))
+			return fmt.Errorf("metadump %s: %w", mode, serverErr(line))
 		}
 		first = false
 		enc := line[len("key="):]
@@ -278,9 +306,9 @@ func fetch(c *conn, w *mcdump.Writer, batch []string, now time.Time) (int, int64
 	for _, k := range batch {
 		_, _ = c.bw.WriteString("mg ")
 		if writeKey(c, k) {
-			_, _ = c.bw.WriteString(" b v f t c\r\n")
+			_, _ = c.bw.WriteString(" b v f t c u\r\n")
 		} else {
-			_, _ = c.bw.WriteString(" v f t c\r\n")
+			_, _ = c.bw.WriteString(" v f t c u\r\n")
 		}
 	}
 	if err := c.bw.Flush(); err != nil {

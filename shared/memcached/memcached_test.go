@@ -44,8 +44,13 @@ func TestDumpVerifyRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Listed != int64(len(items)) || st.Dumped != st.Listed || st.Vanished != 0 {
+	if st.Listed != int64(len(items)) || st.Dumped != st.Listed || st.Vanished != 0 || st.Crawl != CrawlHash {
 		t.Fatalf("stats %+v, %d items", st, len(items))
+	}
+	// The LRU crawl, for servers without the hash crawl, lists the same keys when they stay put.
+	var lru bytes.Buffer
+	if st, err := Dump(ctx, Node{Addr: src.Addr}, newDump(t, &lru, "n"), Options{lruCrawl: true}); err != nil || st.Crawl != CrawlAll || st.Dumped != int64(len(items)) {
+		t.Fatalf("lru crawl: %+v %v", st, err)
 	}
 	rep := verify(t, buf.Bytes())
 	expires := 0
