@@ -56,6 +56,10 @@ func fleet(t *testing.T) *fakeAWS {
 	putRecord(t, f, "sessions", "sessions-20261122-0300", export.StageVerified, testNow.Add(-53*h), testNow.Add(-52*h), "", 52428800)
 	putRecord(t, f, "sessions", "sessions-20261124-0300", export.StageFailed, testNow.Add(-4*h), testNow.Add(-3*h), "no-grant", 0)
 	putRecord(t, f, "tokens", "tokens-20261123-0300", export.StageVerified, testNow.Add(-28*h), testNow.Add(-27*h-30*time.Minute), "", 2048)
+	// tokens has a recent automatic backup that was not exported.
+	f.ec.Snapshots = []ectypes.Snapshot{{SnapshotName: aws.String("automatic.tokens-2026-11-24-04-00"), CacheClusterId: aws.String("tokens"),
+		SnapshotSource: aws.String("automated"), SnapshotStatus: aws.String("available"),
+		NodeSnapshots: []ectypes.NodeSnapshot{{SnapshotCreateTime: aws.Time(testNow.Add(-3 * h))}}}}
 	return f
 }
 

@@ -4,8 +4,10 @@
 // and the audit function run the same Run; the function also publishes one Audit Finding per
 // non-compliant cache (Publish) and emits the ages as metrics for the stale-export alarm.
 //
-// The audit only reads: ElastiCache Describe* and ListTagsForResource (through Discover) and
-// the export records (through export.Store). It never writes a record.
+// The audit only reads: ElastiCache Describe* and ListTagsForResource (through Discover), the
+// snapshots of a cache that is not compliant (DescribeSnapshots, DescribeServerlessCacheSnapshots:
+// whether ElastiCache holds a backup that was not exported says where to look), and the export
+// records (through export.Store). It never writes a record.
 package audit
 
 import (
@@ -18,6 +20,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/elasticache"
 
 	"github.com/cacheport/cacheport/shared/config"
 	"github.com/cacheport/cacheport/shared/export"
@@ -101,6 +106,22 @@ type LastExport struct {
 	Bytes int64 `json:"bytes"`
 }
 
+// ElastiCacheAPI is the part of the ElastiCache client the audit calls. *elasticache.Client
+// satisfies it.
+type ElastiCacheAPI interface {
+	targets.API
+	targets.SnapshotAPI
+}
+
+var _ ElastiCacheAPI = (*elasticache.Client)(nil)
+
+// Snapshot is the newest available snapshot ElastiCache holds of a cache, automatic or manual.
+type Snapshot struct {
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+	Automated bool      `json:"automated"`
+}
+
 // Attempt is a cache's newest export (by creation), whatever its stage.
 type Attempt struct {
 	ExportID  string       `json:"export_id"`
@@ -125,6 +146,9 @@ type Row struct {
 	// Latest is the newest export of the cache when it is not LastVerifiedExport (one under
 	// way, failed or cancelled); nil otherwise.
 	Latest *Attempt `json:"latest_export,omitempty"`
+	// NewestSnapshot is, for a cache that is not compliant, the newest available snapshot
+	// ElastiCache holds of it (nil when there is none, or it could not be read).
+	NewestSnapshot *Snapshot `json:"newest_snapshot,omitempty"`
 }
 
 // Compliant reports whether the row's verdict is compliant.
@@ -160,7 +184,7 @@ func (r *Report) NonCompliant() []Row {
 // Auditor runs the audit. Build it with New; it is safe for concurrent use when its clients are.
 type Auditor struct {
 	opts    Options
-	ec      targets.API
+	ec      ElastiCacheAPI
 	store   *export.Store
 	log     *slog.Logger
 	metrics *telemetry.Metrics
@@ -168,7 +192,7 @@ type Auditor struct {
 
 // New returns an Auditor reading caches through ec and records through store. log and metrics
 // may be nil (discarded).
-func New(opts Options, ec targets.API, store *export.Store, log *slog.Logger, metrics *telemetry.Metrics) *Auditor {
+func New(opts Options, ec ElastiCacheAPI, store *export.Store, log *slog.Logger, metrics *telemetry.Metrics) *Auditor {
 	if opts.Prefix == "" {
 		opts.Prefix = export.DefaultPrefix
 	}
@@ -306,7 +330,80 @@ func (a *Auditor) judge(ctx context.Context, t targets.Target, keys []string, no
 	if len(unread) > 0 {
 		row.Reason += fmt.Sprintf("; %d export record(s) could not be read", len(unread))
 	}
+	if row.Verdict != Compliant {
+		a.snapshotContext(ctx, t, &row, now)
+	}
 	return row
+}
+
+// snapshotContext adds the newest snapshot ElastiCache holds of a cache that is not compliant:
+// a backup that exists but was not exported points at the export, none at the cache's backups.
+func (a *Auditor) snapshotContext(ctx context.Context, t targets.Target, row *Row, now time.Time) {
+	s, err := a.newestSnapshot(ctx, t)
+	switch {
+	case err != nil:
+		a.log.Warn("audit cannot list the cache's snapshots", "cache", t.Cache.ID, "error", err)
+	case s == nil:
+		row.Reason += "; ElastiCache holds no snapshot of it either"
+	default:
+		row.NewestSnapshot = s
+		kind := "manual"
+		if s.Automated {
+			kind = "automatic"
+		}
+		row.Reason += fmt.Sprintf("; newest ElastiCache snapshot %s (%s) is %s old", s.Name, kind, human(now.Sub(s.CreatedAt)))
+	}
+}
+
+// newestSnapshot returns the newest available snapshot of t, or nil.
+func (a *Auditor) newestSnapshot(ctx context.Context, t targets.Target) (*Snapshot, error) {
+	var best *Snapshot
+	consider := func(name string, at time.Time, automated bool) {
+		if !at.IsZero() && (best == nil || at.After(best.CreatedAt)) {
+			best = &Snapshot{Name: name, CreatedAt: at.UTC(), Automated: automated}
+		}
+	}
+	switch t.Cache.Kind {
+	case export.KindServerless:
+		p := elasticache.NewDescribeServerlessCacheSnapshotsPaginator(a.ec, &elasticache.DescribeServerlessCacheSnapshotsInput{ServerlessCacheName: aws.String(t.Cache.ID)})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, err
+			}
+			for _, s := range out.ServerlessCacheSnapshots {
+				if aws.ToString(s.Status) == targets.StatusAvailable {
+					consider(aws.ToString(s.ServerlessCacheSnapshotName), aws.ToTime(s.CreateTime), aws.ToString(s.SnapshotType) == "automated")
+				}
+			}
+		}
+	case export.KindReplicationGroup, export.KindCacheCluster:
+		in := &elasticache.DescribeSnapshotsInput{CacheClusterId: aws.String(t.Cache.ID)}
+		if t.Cache.Kind == export.KindReplicationGroup {
+			in = &elasticache.DescribeSnapshotsInput{ReplicationGroupId: aws.String(t.Cache.ID)}
+		}
+		p := elasticache.NewDescribeSnapshotsPaginator(a.ec, in)
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, err
+			}
+			for _, s := range out.Snapshots {
+				if aws.ToString(s.SnapshotStatus) != targets.StatusAvailable {
+					continue
+				}
+				// A snapshot's time is when its first node snapshot began (as ChooseSource reads it).
+				var at time.Time
+				for _, n := range s.NodeSnapshots {
+					if c := aws.ToTime(n.SnapshotCreateTime); !c.IsZero() && (at.IsZero() || c.Before(at)) {
+						at = c
+					}
+				}
+				consider(aws.ToString(s.SnapshotName), at, aws.ToString(s.SnapshotSource) == "automated")
+			}
+		}
+	}
+	return best, nil
 }
 
 func (a *Auditor) loadRecord(ctx context.Context, key string) (*export.Export, error) {

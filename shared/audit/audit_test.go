@@ -83,6 +83,17 @@ func TestRun(t *testing.T) {
 	// a record of a cache outside the scope is ignored.
 	record(t, st, "gone", "gone-20261124-0300", export.StageVerified, now.Add(-3*h), now.Add(-2*h), "", 1)
 
+	// old has an automatic backup newer than its export, and an older manual one; fresh has one
+	// too, which a compliant cache does not report.
+	snap := func(name, cluster, source string, at time.Time) ectypes.Snapshot {
+		return ectypes.Snapshot{SnapshotName: aws.String(name), CacheClusterId: aws.String(cluster), SnapshotSource: aws.String(source),
+			SnapshotStatus: aws.String("available"), NodeSnapshots: []ectypes.NodeSnapshot{{SnapshotCreateTime: aws.Time(at)}}}
+	}
+	ec.Snapshots = []ectypes.Snapshot{
+		snap("automatic.old-2026-11-24-04-00", "old", "automated", now.Add(-3*h)),
+		snap("manual-old", "old", "manual", now.Add(-10*h)),
+		snap("automatic.fresh-2026-11-24-04-00", "fresh", "automated", now.Add(-3*h)),
+	}
 	var metrics bytes.Buffer
 	a := New(Options{Bucket: "exports", Prefix: "cacheport", RPO: 26 * h, Concurrency: 3}, ec, st, nil, telemetry.NewMetrics(&metrics, "audit"))
 	rep, err := a.Run(context.Background(), now)
@@ -127,6 +138,23 @@ func TestRun(t *testing.T) {
 	}
 	if got := rep.Rows[2].LastVerifiedExport.Location; got != "s3://exports/cacheport/fresh/fresh-20261124-0300/" {
 		t.Errorf("location %q", got)
+	}
+	for _, r := range rep.Rows {
+		switch r.Cache {
+		case "old":
+			if r.NewestSnapshot == nil || r.NewestSnapshot.Name != "automatic.old-2026-11-24-04-00" || !r.NewestSnapshot.Automated ||
+				!strings.HasSuffix(r.Reason, "; newest ElastiCache snapshot automatic.old-2026-11-24-04-00 (automatic) is 3h old") {
+				t.Errorf("old: snapshot %+v, reason %q", r.NewestSnapshot, r.Reason)
+			}
+		case "new":
+			if r.NewestSnapshot != nil || !strings.HasSuffix(r.Reason, "; ElastiCache holds no snapshot of it either") {
+				t.Errorf("new: snapshot %+v, reason %q", r.NewestSnapshot, r.Reason)
+			}
+		case "fresh", "memc":
+			if r.NewestSnapshot != nil {
+				t.Errorf("%s: snapshot %+v", r.Cache, r.NewestSnapshot)
+			}
+		}
 	}
 	if rep.Compliant() || rep.Counts[Compliant] != 2 || rep.Counts[Failing] != 2 || len(rep.NonCompliant()) != 6 {
 		t.Errorf("counts %v", rep.Counts)
@@ -228,6 +256,15 @@ func TestRunErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r := rep.Rows[0]; r.Verdict != Never || !strings.Contains(r.Reason, "1 export record(s) could not be read") {
+		t.Errorf("row %+v", r)
+	}
+	// Snapshots that cannot be listed leave the verdict alone and say nothing about them.
+	ec.Fail("DescribeSnapshots", errors.New("AccessDenied"))
+	rep, err = a.Run(context.Background(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Rows[0]; r.Verdict != Never || strings.Contains(r.Reason, "snapshot") {
 		t.Errorf("row %+v", r)
 	}
 }
