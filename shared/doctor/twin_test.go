@@ -3,13 +3,16 @@ package doctor
 import (
 	"context"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cacheport/cacheport/shared/twin/core"
+	"github.com/cacheport/cacheport/shared/twin/ebsrv"
 	"github.com/cacheport/cacheport/shared/twin/s3srv"
 )
 
@@ -110,5 +113,34 @@ func TestDoctorAgainstTwinS3Denied(t *testing.T) {
 	}
 	if got := severities(rep); got[CheckGrant] != SeveritySkip || got[CheckOwnership] != SeverityOK {
 		t.Errorf("%+v", rep.Findings)
+	}
+}
+
+// TestDoctorRulesAgainstTwinTemplate reads the rules of template.yaml itself through the twin's
+// EventBridge API: the template must route the bucket's S3 events on the default bus and every
+// cacheport event on the cacheport bus, with no AWS event rule on the custom bus.
+func TestDoctorRulesAgainstTwinTemplate(t *testing.T) {
+	tmpl, err := ebsrv.LoadTemplate(filepath.Join("..", "..", "template.yaml"), map[string]string{"ExportBucket": "exports"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	router := ebsrv.NewRouter(tmpl, ebsrv.Options{})
+	t.Cleanup(router.Close)
+	srv := httptest.NewServer(ebsrv.NewServer(router, nil))
+	t.Cleanup(srv.Close)
+	eb := eventbridge.New(eventbridge.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("doctor", "secret", "")})
+	d := New(Options{Bucket: "exports", Region: "us-east-1"}, nil, eb, nil)
+	for _, f := range d.rules(context.Background()) {
+		t.Logf("%s: %s", f.ID, f.Message)
+		if f.Severity != SeverityOK {
+			t.Errorf("%s: %s: %s (%s)", f.ID, f.Severity, f.Message, f.Fix)
+		}
+	}
+	// Another bucket has no rule; another bus does not exist.
+	d = New(Options{Bucket: "elsewhere", Region: "us-east-1", BusName: "nobus"}, nil, eb, nil)
+	fs := d.rules(context.Background())
+	if fs[0].Severity != SeverityError || fs[1].Severity != SeverityError {
+		t.Errorf("%+v", fs)
 	}
 }
