@@ -59,7 +59,9 @@ var table = map[string][]string{
 		"s3:ListBucketVersions",
 		"s3:GetObject",
 		"s3:PutObject",
-		"s3:DeleteObject",
+		// CONTRACTS.md also lists s3:DeleteObject; cleanup always deletes by version id (a
+		// plain delete in a versioned bucket only hides the data behind a delete marker), which
+		// IAM authorises with s3:DeleteObjectVersion alone.
 		"s3:DeleteObjectVersion",
 		"elasticache:DescribeSnapshots",
 		"elasticache:DescribeServerlessCacheSnapshots",

@@ -37,6 +37,9 @@ const (
 	// OperatorKey is the access key of callers that are not cacheport's functions (the CLI,
 	// the AWS CLI, tests).
 	OperatorKey = "operator"
+	// GrantFunction is the custom resource's logical id: the twin sets the bucket's grant up
+	// with its code and under its name, as a deploy does.
+	GrantFunction = "GrantBucketAccessFunction"
 	secretKey   = "twin-secret-key"
 )
 
@@ -256,7 +259,8 @@ func (t *Twin) setUpBucket(ctx context.Context) error {
 			if _, ok := t.Faults.Active("no-grant", ""); ok {
 				return nil
 			}
-			_, err := grant.New(c).Ensure(ctx, t.Bucket, t.Region)
+			// The grant-bucket-access custom resource's own code, under its own identity.
+			_, err := grant.New(t.s3Client(GrantFunction)).Ensure(ctx, t.Bucket, t.Region)
 			return err
 		},
 		func() error {
