@@ -21,7 +21,8 @@ import (
 // and a copy to S3 writes one valid RDB object per shard into the bucket.
 type autoEC struct {
 	*fakes.ElastiCache
-	bucket  *fakeBucket
+	// put writes an object into the bucket as ElastiCache's service identity.
+	put     func(ctx context.Context, key string, body []byte) error
 	copyErr error
 }
 
@@ -39,7 +40,7 @@ func (a *autoEC) CopySnapshot(ctx context.Context, in *elasticache.CopySnapshotI
 	}
 	out, err := a.ElastiCache.CopySnapshot(ctx, in, opts...)
 	if err == nil {
-		_, err = a.bucket.PutObject(ctx, &s3.PutObjectInput{Bucket: in.TargetBucket, Key: aws.String(aws.ToString(in.TargetSnapshotName) + "-0001.rdb"), Body: bytes.NewReader(rdbFile())})
+		err = a.put(ctx, aws.ToString(in.TargetSnapshotName)+"-0001.rdb", rdbFile())
 	}
 	return out, err
 }
@@ -53,18 +54,25 @@ func exportAWS(t *testing.T) (*fakeAWS, *autoEC) {
 	f.ec.CacheClusters = []ectypes.CacheCluster{cacheCluster("orders", "redis"), cacheCluster("memo", "memcached")}
 	f.ec.ReplicationGroups = []ectypes.ReplicationGroup{{ReplicationGroupId: aws.String("carts"), ARN: aws.String("arn:aws:elasticache:eu-west-1:123456789012:replicationgroup:carts"),
 		Engine: aws.String("valkey"), Status: aws.String("available"), ClusterMode: ectypes.ClusterModeDisabled, CacheNodeType: aws.String("cache.m7g.large")}}
-	a := &autoEC{ElastiCache: f.ec, bucket: f.bucket}
+	a := &autoEC{ElastiCache: f.ec, put: func(ctx context.Context, key string, body []byte) error {
+		_, err := f.bucket.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("exports"), Key: aws.String(key), Body: bytes.NewReader(body)})
+		return err
+	}}
 	return f, a
 }
 
 // exportCLI runs the CLI against f with ElastiCache answered by ec.
 func exportCLI(t *testing.T, f *fakeAWS, ec ecClient, args ...string) (int, string, string) {
 	t.Helper()
+	return cliWith(t, &clients{region: "eu-west-1", s3: f.bucket, ec: ec, events: f.events, sts: fakeSTS{}}, args...)
+}
+
+// cliWith runs the CLI with the clients c, CACHEPORT_BUCKET=exports and the clock at testNow.
+func cliWith(t *testing.T, c *clients, args ...string) (int, string, string) {
+	t.Helper()
 	oldLoad, oldClock := loadClients, clock
 	t.Cleanup(func() { loadClients, clock = oldLoad, oldClock })
-	loadClients = func(context.Context, *env) (*clients, error) {
-		return &clients{region: "eu-west-1", s3: f.bucket, ec: ec, events: f.events, sts: fakeSTS{}}, nil
-	}
+	loadClients = func(context.Context, *env) (*clients, error) { return c, nil }
 	clock = func() time.Time { return testNow }
 	var out, errOut bytes.Buffer
 	e := &env{stdin: bytes.NewReader(nil), stdout: &out, stderr: &errOut, getenv: func(k string) string {
