@@ -275,7 +275,8 @@ func (d *driver) once(ctx context.Context, ex *export.Export) int {
 	case hasError(sum):
 		return exitUsage
 	}
-	fmt.Fprintf(d.e.stderr, "export %s is %s; the deployed functions carry it on (cacheport describe-export-tasks --export-task-id %s)\n", fresh.ExportID, fresh.Stage, fresh.ExportID)
+	fmt.Fprintf(d.e.stderr, "export %s is %s; the deployed functions carry it on when they export to s3://%s/%s/ (else run again with --wait); follow it with cacheport describe-export-tasks --export-task-id %s\n",
+		fresh.ExportID, fresh.Stage, fresh.Bucket, fresh.Prefix, fresh.ExportID)
 	return exitOK
 }
 

@@ -136,6 +136,11 @@ func TestExportCacheToS3Failure(t *testing.T) {
 	if len(f.ec.Deleted) != 1 {
 		t.Errorf("deleted snapshots %v", f.ec.Deleted)
 	}
+	// Without --wait: the failure is reported and left to the deployed cleanup-export.
+	code, out, stderr = exportCLI(t, f, ec, "export-cache-to-s3", "--cache-cluster-id", "orders", "--export-name", "orders-manual-3")
+	if code != exitFinding || !strings.Contains(stderr, "failed: no-grant") || !strings.Contains(out, "Status:   failed (no-grant)") || len(f.ec.Deleted) != 1 {
+		t.Errorf("no wait: exit %d\nstdout %s\nstderr %s", code, out, stderr)
+	}
 }
 
 func TestExportCacheToS3NoWait(t *testing.T) {
