@@ -136,8 +136,12 @@ func TestExportCacheToS3Failure(t *testing.T) {
 	if len(f.ec.Deleted) != 1 {
 		t.Errorf("deleted snapshots %v", f.ec.Deleted)
 	}
-	// Without --wait: the failure is reported and left to the deployed cleanup-export.
-	code, out, stderr = exportCLI(t, f, ec, "export-cache-to-s3", "--cache-cluster-id", "orders", "--export-name", "orders-manual-3")
+	// Without --wait: a fresh automatic backup is copied at once, the failure is reported and
+	// left to the deployed cleanup-export.
+	f.ec.Snapshots = append(f.ec.Snapshots, ectypes.Snapshot{SnapshotName: aws.String("automatic.orders-2026-11-24-05-00"), CacheClusterId: aws.String("orders"),
+		SnapshotSource: aws.String("automated"), SnapshotStatus: aws.String("available"),
+		NodeSnapshots: []ectypes.NodeSnapshot{{SnapshotCreateTime: aws.Time(testNow.Add(-2 * time.Hour))}}})
+	code, out, stderr = exportCLI(t, f, ec, "export-cache-to-s3", "--cache-cluster-id", "orders", "--export-name", "orders-manual-3", "--max-backup-age", "24h")
 	if code != exitFinding || !strings.Contains(stderr, "failed: no-grant") || !strings.Contains(out, "Status:   failed (no-grant)") || len(f.ec.Deleted) != 1 {
 		t.Errorf("no wait: exit %d\nstdout %s\nstderr %s", code, out, stderr)
 	}
