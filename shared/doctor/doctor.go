@@ -197,6 +197,13 @@ func (d *Doctor) identity(ctx context.Context) Finding {
 		return f
 	}
 	out, err := d.id.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil && (awserr.Code(err) == "NotImplemented" || awserr.Classify(err) == awserr.Transient || awserr.Classify(err) == awserr.Throttled) {
+		// STS itself could not answer (a local twin without STS, an outage): not the credentials.
+		f.Severity = SeverityWarn
+		f.Message = "the caller's identity could not be checked: " + err.Error()
+		f.Fix = "run doctor again; an S3-compatible endpoint or local twin may not serve STS"
+		return f
+	}
 	if err != nil {
 		f.Severity = SeverityError
 		f.Message = "cannot tell who the caller is: " + err.Error()

@@ -289,6 +289,7 @@ func TestDoctor(t *testing.T) {
 			b.errs = map[string]error{"GetBucketNotificationConfiguration": apiErr("AccessDenied")}
 		}, want: map[string]Severity{CheckNotifications: SeveritySkip}},
 		{name: "bad credentials", sts: apiErr("ExpiredToken"), want: map[string]Severity{CheckIdentity: SeverityError}, msg: map[string]string{CheckIdentity: "aws sso login"}},
+		{name: "no sts at the endpoint", sts: apiErr("NotImplemented"), want: map[string]Severity{CheckIdentity: SeverityWarn}, msg: map[string]string{CheckIdentity: "may not serve STS"}},
 		{name: "no s3 rule on default bus", events: func(f *fakeEvents) { f.rules["default"] = f.rules["default"][1:] },
 			want: map[string]Severity{CheckDefaultRules: SeverityError}},
 		{name: "s3 rule on the wrong bus", events: func(f *fakeEvents) {
