@@ -288,9 +288,10 @@ const maxErrors = 5
 // the steps keep failing (2).
 func (d *driver) drive(ctx context.Context, ex *export.Export) int {
 	var (
-		last    string
-		errs    int
-		lastSay string
+		last        string
+		errs        int
+		lastSay     string
+		lastCleanup string
 	)
 	for {
 		fresh, err := d.x.m.Load(ctx, ex.Key)
@@ -333,7 +334,13 @@ func (d *driver) drive(ctx context.Context, ex *export.Export) int {
 			if err != nil {
 				say, errs = "clean-up error: "+err.Error(), errs+1
 			} else {
-				printCleanup(d.e.stderr, sum)
+				// A clean-up that must wait (a snapshot still in transition) says so once.
+				var b strings.Builder
+				printCleanup(&b, sum)
+				if b.String() != lastCleanup {
+					fmt.Fprint(d.e.stderr, b.String())
+					lastCleanup = b.String()
+				}
 			}
 		}
 		if say != "" && say != lastSay {
