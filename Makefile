@@ -79,8 +79,9 @@ bench: ## benchmarks that print figures (go test -bench, whole-program compariso
 	bash scripts/bench-rdb.sh
 
 .PHONY: demo
-demo: ## the export -> verify -> cleanup cycle against the local AWS twin (arrives with the twin)
-	@echo "make demo arrives with the local AWS twin (issue: the local AWS twin); see README.md" >&2; exit 2
+demo: ## the export -> verify -> cleanup cycle against the local AWS twin (no AWS account)
+	$(GO) build -trimpath -ldflags="-X main.version=$(VERSION)" -o bin/cacheport ./cmd/cacheport
+	bin/cacheport demo --out demo-output
 
 .PHONY: package
 package: build ## zip each bootstrap for upload (dist/<function>.zip)

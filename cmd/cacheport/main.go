@@ -42,6 +42,8 @@ var commands = []command{
 	{"cancel-export-task", "cancel an export that is not verified and remove what it wrote", runCancelExportTask},
 	{"list-exports", "list the exports, newest first (--cache ID for one cache)", runListExports},
 	{"doctor", "check the bucket, ElastiCache's access, events and rules; --fix the safe ones", runDoctor},
+	{"demo", "run the export -> verify -> cleanup cycle against the local AWS twin", runDemo},
+	{"sandbox", "serve the local AWS twin with cacheport's functions running, until interrupted", runSandbox},
 	{"verify", "check RDB files (paths, -, s3://bucket/key): structure, checksum, counts", runVerify},
 	{"version", "print cacheport's version", runVersion},
 }
