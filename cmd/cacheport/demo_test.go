@@ -81,8 +81,12 @@ type syncWriter struct {
 	b  bytes.Buffer
 }
 
-func (w *syncWriter) Write(p []byte) (int, error) { w.mu.Lock(); defer w.mu.Unlock(); return w.b.Write(p) }
-func (w *syncWriter) String() string              { w.mu.Lock(); defer w.mu.Unlock(); return w.b.String() }
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+func (w *syncWriter) String() string { w.mu.Lock(); defer w.mu.Unlock(); return w.b.String() }
 
 func TestSandboxServesRealClients(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -90,7 +94,9 @@ func TestSandboxServesRealClients(t *testing.T) {
 	out := &syncWriter{}
 	e := &env{stdin: strings.NewReader(""), stdout: out, stderr: &syncWriter{}, getenv: func(string) string { return "" }}
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, e, []string{"sandbox", "--template", "../../template.yaml", "--listen", "127.0.0.1:0"}) }()
+	go func() {
+		done <- run(ctx, e, []string{"sandbox", "--template", "../../template.yaml", "--listen", "127.0.0.1:0"})
+	}()
 	re := regexp.MustCompile(`export AWS_ENDPOINT_URL=(\S+)`)
 	var endpoint string
 	for deadline := time.Now().Add(20 * time.Second); endpoint == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
