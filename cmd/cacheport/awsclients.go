@@ -129,6 +129,12 @@ func fail(ctx context.Context, e *env, verb string, err error) int {
 		return exitInterrupted
 	}
 	fmt.Fprintf(e.stderr, "cacheport %s: %v\n", verb, err)
+	switch awserr.Code(err) {
+	case "PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException":
+		// S3 answers these when the bucket lives in another region than the one asked.
+		fmt.Fprintf(e.stderr, "  the bucket is in another region than --region: cacheport doctor says which; ElastiCache exports only to a bucket in the caches' region\n")
+		return exitUsage
+	}
 	switch awserr.Classify(err) {
 	case awserr.Permission:
 		fmt.Fprintf(e.stderr, "  the caller may not make this call: check its IAM policy (cacheport doctor checks the bucket)\n")

@@ -94,3 +94,29 @@ func TestExportVerbsAgainstTwinS3(t *testing.T) {
 		t.Errorf("list-exports: exit %d", code)
 	}
 }
+
+// TestAuditAgainstTwinS3WrongRegion: a bucket in another region than --region, as S3's regional
+// endpoints answer it (301 PermanentRedirect), is a clear configuration error.
+func TestAuditAgainstTwinS3WrongRegion(t *testing.T) {
+	store := s3srv.New(s3srv.Options{StrictRegion: true})
+	srv := httptest.NewServer(store)
+	t.Cleanup(srv.Close)
+	if err := store.CreateBucket("exports", "us-east-1"); err != nil {
+		t.Fatal(err)
+	}
+	c := s3.New(s3.Options{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider("operator", "secret", "")})
+	f, ec := exportAWS(t)
+	cl := &clients{region: "eu-west-1", s3: c, ec: ec, events: f.events, sts: fakeSTS{}}
+	for _, args := range [][]string{{"audit"}, {"list-exports"}, {"export-cache-to-s3", "--cache-cluster-id", "orders", "--export-name", "x"}} {
+		code, out, stderr := cliWith(t, cl, args...)
+		if code != exitUsage || out != "" || !strings.Contains(stderr, "the bucket is in another region than --region") {
+			t.Errorf("%v: exit %d\nstdout %s\nstderr %s", args, code, out, stderr)
+		}
+	}
+	// doctor names the region.
+	code, out, _ := cliWith(t, cl, "doctor")
+	if code != exitFinding || !strings.Contains(out, "bucket exports is in us-east-1, the caches are in eu-west-1") {
+		t.Errorf("doctor: exit %d\n%s", code, out)
+	}
+}
