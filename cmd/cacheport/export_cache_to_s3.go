@@ -98,6 +98,7 @@ func runExportCacheToS3(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return failExport(ctx, e, "export-cache-to-s3", err)
 	}
+	x.noteRunning(ctx, e, t.Cache.ID, o.name)
 	ex, code, ok := x.begin(ctx, e, t, o)
 	if !ok {
 		return code
@@ -208,6 +209,21 @@ func flagFor(k export.Kind) string {
 		return "--serverless-cache-name"
 	}
 	return "--cache-cluster-id"
+}
+
+// noteRunning says which other exports of the cache are under way (a scheduled one, another
+// made by hand): ElastiCache backs a cache up once at a time, so this export waits for them.
+func (x *exportEnv) noteRunning(ctx context.Context, e *env, cache, name string) {
+	exs, err := x.all(ctx, cache)
+	if err != nil {
+		return // begin reports what is wrong with the bucket
+	}
+	for _, ex := range exs {
+		if ex.ExportID != name && !ex.Stage.Terminal() && ex.Stage != export.StageFailed && ex.Stage != export.StageCleaned {
+			fmt.Fprintf(e.stderr, "note: export %s of %s is already %s (attempt %d); ElastiCache backs a cache up once at a time, so this export may wait for it\n",
+				ex.ExportID, ex.Cache.ID, ex.Stage, ex.Attempt)
+		}
+	}
 }
 
 // begin creates the export's record, or finds the one that exists: without --wait an existing

@@ -160,6 +160,20 @@ func TestExportCacheToS3NoWait(t *testing.T) {
 	}
 }
 
+// TestExportCacheToS3WhileAnotherRuns: the window's export of the cache is snapshotting, so a
+// backup is running: the export by hand is told so, and waits rather than fail.
+func TestExportCacheToS3WhileAnotherRuns(t *testing.T) {
+	f, _ := exportAWS(t)
+	putRecord(t, f, "orders", "orders-20261124-0600", export.StageSnapshotting, testNow.Add(-time.Hour), testNow.Add(-time.Hour), "", 0)
+	f.ec.Snapshots = []ectypes.Snapshot{{SnapshotName: aws.String("cacheport-orders-20261124-0600-a1"), CacheClusterId: aws.String("orders"),
+		SnapshotSource: aws.String("manual"), SnapshotStatus: aws.String("creating")}}
+	code, out, stderr := exportCLI(t, f, f.ec, "export-cache-to-s3", "--cache-cluster-id", "orders", "--export-name", "orders-now")
+	if code != exitOK || !strings.Contains(stderr, "note: export orders-20261124-0600 of orders is already snapshotting (attempt 1)") ||
+		!strings.Contains(stderr, "start: waiting, now requested (backup-running)") || !strings.Contains(out, "Status:   requested") {
+		t.Errorf("exit %d\nstdout %s\nstderr %s", code, out, stderr)
+	}
+}
+
 func TestExportCacheToS3Errors(t *testing.T) {
 	tests := []struct {
 		name   string
