@@ -11,10 +11,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/cacheport/cacheport/shared/audit"
 	"github.com/cacheport/cacheport/shared/awsconf"
 	"github.com/cacheport/cacheport/shared/config"
-	"github.com/cacheport/cacheport/shared/export"
 	handler "github.com/cacheport/cacheport/shared/handler/audit"
 	"github.com/cacheport/cacheport/shared/telemetry"
 )
@@ -33,7 +31,6 @@ func main() {
 		log.Error("aws configuration", "error", err)
 		os.Exit(1)
 	}
-	a := audit.New(audit.OptionsFrom(cfg), clients.ElastiCache, export.NewStore(clients.S3, cfg.Bucket), log, telemetry.NewMetrics(os.Stdout, name))
-	h := handler.New(a, export.NewPublisher(clients.EventBridge, cfg.BusName), log, time.Now)
+	h := handler.Wire(cfg, clients, log, telemetry.NewMetrics(os.Stdout, name), time.Now)
 	lambda.Start(h.Handle)
 }

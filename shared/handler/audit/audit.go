@@ -12,7 +12,11 @@ import (
 	"time"
 
 	"github.com/cacheport/cacheport/shared/audit"
+	"github.com/cacheport/cacheport/shared/awsconf"
 	"github.com/cacheport/cacheport/shared/awserr"
+	"github.com/cacheport/cacheport/shared/config"
+	"github.com/cacheport/cacheport/shared/export"
+	"github.com/cacheport/cacheport/shared/telemetry"
 	"github.com/cacheport/cacheport/shared/trigger"
 )
 
@@ -57,6 +61,14 @@ type Handler struct {
 // New returns the handler: a runs the audit, pub publishes the findings.
 func New(a Auditor, pub audit.Publisher, log *slog.Logger, now func() time.Time) *Handler {
 	return &Handler{a: a, pub: pub, log: log, now: now}
+}
+
+// Wire builds the handler from validated settings and clients the way the deployed function
+// does; the local twin can run the same wiring in process. metrics receives the age metrics the
+// stale-export alarm watches; now is the clock (time.Now in Lambda).
+func Wire(cfg config.Config, c *awsconf.Clients, log *slog.Logger, metrics *telemetry.Metrics, now func() time.Time) *Handler {
+	a := audit.New(audit.OptionsFrom(cfg), c.ElastiCache, export.NewStore(c.S3, cfg.Bucket), log, metrics)
+	return New(a, export.NewPublisher(c.EventBridge, cfg.BusName), log, now)
 }
 
 // input is the schedule's Input. An empty payload ({} or null, a manual invoke) is accepted.

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/cacheport/cacheport/shared/audit"
+	"github.com/cacheport/cacheport/shared/awsconf"
+	"github.com/cacheport/cacheport/shared/config"
 	"github.com/cacheport/cacheport/shared/export"
 	"github.com/cacheport/cacheport/shared/trigger"
 )
@@ -118,4 +120,31 @@ func sameType(err error, want any) bool {
 		return errors.As(err, &e)
 	}
 	return false
+}
+
+// TestWire builds the handler as main.go does, over clients that reach nothing: the audit cannot
+// be made and says so with a retryable error (a connection failure is transient).
+func TestWire(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "x")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "y")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	c, err := awsconf.Load(context.Background(), awsconf.Settings{Region: "eu-west-1", Endpoint: "http://127.0.0.1:1",
+		Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(func(k string) string { return map[string]string{"CACHEPORT_BUCKET": "exports"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = Wire(cfg, c, quiet(), nil, func() time.Time { return now }).Handle(ctx, []byte(`{"action":"audit"}`))
+	var re *trigger.RetryableError
+	var af *AuditFailedError
+	if !errors.As(err, &re) && !errors.As(err, &af) {
+		t.Fatalf("error %T %v, want the audit's failure", err, err)
+	}
 }
