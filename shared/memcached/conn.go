@@ -107,12 +107,19 @@ func (e *Error) Unwrap() error { return e.Err }
 // and unexpected replies).
 var ErrServer = errors.New("server error")
 
+// tlsFlushBytes caps the request bytes pipelined at once over TLS. memcached 1.6.18 stalls
+// when a pipelined burst of small commands exceeds its 16 KiB read buffer under TLS: the tail
+// stays decrypted-but-unread inside OpenSSL while the server waits for the socket (observed
+// with Debian's 1.6.18: 50 sets of 500 bytes hang, 10 of 1000 do not; plain TCP is fine).
+const tlsFlushBytes = 8 << 10
+
 // conn is one text-protocol connection.
 type conn struct {
-	nc  net.Conn
-	br  *bufio.Reader
-	bw  *bufio.Writer
-	cfg Config
+	nc       net.Conn
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	cfg      Config
+	maxFlush int // request bytes pipelined before replies are read; 0: no cap
 }
 
 func dial(ctx context.Context, n Node, cfg Config) (*conn, error) {
@@ -138,6 +145,9 @@ func dial(ctx context.Context, n Node, cfg Config) (*conn, error) {
 		nc = tn
 	}
 	c := &conn{nc: nc, br: bufio.NewReaderSize(nc, 256<<10), bw: bufio.NewWriterSize(nc, 64<<10), cfg: cfg}
+	if cfg.TLS != nil {
+		c.maxFlush = tlsFlushBytes
+	}
 	if cfg.Auth != nil {
 		dl, _ := ctx.Deadline()
 		_ = nc.SetDeadline(dl)

@@ -300,8 +300,30 @@ func writeKey(c *conn, key string) (b64 bool) {
 }
 
 // fetch reads a batch of keys with pipelined meta gets and writes the hits to w; it returns
-// how many were written and their value bytes. A miss (EN) is a key that vanished.
+// how many were written and their value bytes. A miss (EN) is a key that vanished. Over TLS the
+// batch goes out in pieces of at most tlsFlushBytes.
 func fetch(c *conn, w *mcdump.Writer, batch []string, now time.Time) (int, int64, error) {
+	var n int
+	var total int64
+	for len(batch) > 0 {
+		k := len(batch)
+		if c.maxFlush > 0 {
+			size := 0
+			for k = 0; k < len(batch) && (k == 0 || size+len(batch[k])*4/3+24 <= c.maxFlush); k++ {
+				size += len(batch[k])*4/3 + 24 // a base64 key and the flags, at most
+			}
+		}
+		m, b, err := fetchSome(c, w, batch[:k], now)
+		n, total = n+m, total+b
+		if err != nil {
+			return n, total, err
+		}
+		batch = batch[k:]
+	}
+	return n, total, nil
+}
+
+func fetchSome(c *conn, w *mcdump.Writer, batch []string, now time.Time) (int, int64, error) {
 	c.deadline()
 	for _, k := range batch {
 		_, _ = c.bw.WriteString("mg ")

@@ -55,17 +55,32 @@ func (c *testConn) key(k string) (string, string) {
 	return k, ""
 }
 
-// load stores items with quiet pipelined meta sets and checks that none was refused.
+// load stores items with quiet pipelined meta sets and checks that none was refused. Over TLS
+// it sets them one by one, waiting for each reply (see tlsFlushBytes).
 func (c *testConn) load(items ...item) {
 	c.t.Helper()
-	_ = c.nc.SetDeadline(time.Now().Add(5 * time.Minute))
+	_ = c.nc.SetDeadline(time.Now().Add(time.Minute))
+	q := " q"
+	if c.maxFlush > 0 {
+		q = ""
+	}
 	for _, it := range items {
 		k, b := c.key(it.key)
-		fmt.Fprintf(c.bw, "ms %s %d%s F%d T%d q\r\n", k, len(it.value), b, it.flags, it.ttl)
+		fmt.Fprintf(c.bw, "ms %s %d%s F%d T%d%s\r\n", k, len(it.value), b, it.flags, it.ttl, q)
 		_, _ = c.bw.Write(it.value)
 		_, _ = c.bw.WriteString("\r\n")
+		if q == "" {
+			if err := c.bw.Flush(); err != nil {
+				c.t.Fatal(err)
+			}
+			if line, err := c.line(); err != nil || string(line) != "HD" {
+				c.t.Fatalf("set %q: %q %v", it.key, line, err)
+			}
+		}
 	}
-	c.sync()
+	if q != "" {
+		c.sync()
+	}
 }
 
 // sync sends a meta no-op and expects nothing but its MN before it.

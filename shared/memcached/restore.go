@@ -60,9 +60,19 @@ func restore(ctx context.Context, node Node, r *mcdump.Reader, o Options) (Resto
 	defer c.watch(ctx)()
 	p := newPacer(o.KeysPerSecond, o.BytesPerSecond)
 	pending := make([]string, 0, o.Batch)
-	var pendingBytes int64
+	var pendingBytes, pendingReq int64
 	var num [24]byte
 	buf := make([]byte, 64<<10)
+	// drain reads the replies of the pending sets and paces the next batch.
+	drain := func() error {
+		if err := replies(c, pending, &st); err != nil {
+			return fail(err)
+		}
+		st.ValueBytes += pendingBytes
+		err := p.add(ctx, int64(len(pending)), pendingBytes)
+		pending, pendingBytes, pendingReq = pending[:0], 0, 0
+		return err
+	}
 	for {
 		rec, err := r.Next()
 		if err != nil && err != io.EOF {
@@ -77,6 +87,13 @@ func restore(ctx context.Context, node Node, r *mcdump.Reader, o Options) (Resto
 			if expired {
 				st.Expired++
 				continue
+			}
+			req := rec.Size + int64(len(rec.Key))*4/3 + 48
+			if c.maxFlush > 0 && len(pending) > 0 && pendingReq+req > int64(c.maxFlush) {
+				// Over TLS a large request goes alone (see tlsFlushBytes).
+				if derr := drain(); derr != nil {
+					return st, derr
+				}
 			}
 			if len(pending) == 0 {
 				c.deadline()
@@ -97,16 +114,13 @@ func restore(ctx context.Context, node Node, r *mcdump.Reader, o Options) (Resto
 			}
 			pending = append(pending, rec.Key)
 			pendingBytes += rec.Size
+			pendingReq += req
 		}
-		if len(pending) == o.Batch || (err == io.EOF && len(pending) > 0) {
-			if rerr := replies(c, pending, &st); rerr != nil {
-				return st, fail(rerr)
+		full := len(pending) == o.Batch || (c.maxFlush > 0 && pendingReq >= int64(c.maxFlush))
+		if full || (err == io.EOF && len(pending) > 0) {
+			if derr := drain(); derr != nil {
+				return st, derr
 			}
-			st.ValueBytes += pendingBytes
-			if perr := p.add(ctx, int64(len(pending)), pendingBytes); perr != nil {
-				return st, perr
-			}
-			pending, pendingBytes = pending[:0], 0
 		}
 		if err == io.EOF {
 			return st, nil
