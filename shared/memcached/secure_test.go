@@ -164,3 +164,24 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("report %+v", rep)
 	}
 }
+
+// TestSlowReaderHoldsCrawler paces a dump well below the crawler's speed, so that the listing
+// outgrows every buffer between the crawler and Dump and the crawler has to wait; every key must
+// still be listed once.
+func TestSlowReaderHoldsCrawler(t *testing.T) {
+	p := startMemcached(t)
+	c := connect(t, p.Addr, Config{})
+	var items []item
+	for i := 0; i < 60000; i++ {
+		items = append(items, item{key: "slow:" + strconv.Itoa(i) + ":padding-to-make-the-listing-longer", value: []byte("v")})
+	}
+	c.load(items...)
+	var buf bytes.Buffer
+	st, err := Dump(context.Background(), Node{Addr: p.Addr}, newDump(t, &buf, "n"), Options{KeysPerSecond: 30000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Listed != int64(len(items)) || st.Dumped != st.Listed || st.Duration < 1500*time.Millisecond {
+		t.Fatalf("stats %+v", st)
+	}
+}
