@@ -37,7 +37,7 @@ type Writer struct {
 	t      Trailer
 	err    error
 	done   bool
-	scr    [1 + recordHead]byte
+	scr    [1 + recordHead + MaxKey]byte
 }
 
 // NewWriter writes h's header to w and returns a Writer for the records. h.Format is ignored
@@ -107,13 +107,8 @@ func (w *Writer) WriteRecord(rec Record) error {
 	b = binary.BigEndian.AppendUint64(b, uint64(rec.Expiry))
 	b = binary.BigEndian.AppendUint64(b, rec.CAS)
 	b = binary.BigEndian.AppendUint32(b, uint32(rec.Size))
+	b = append(b, rec.Key...)
 	w.put(b)
-	w.crc = crc64.Update(w.crc, crcTable, []byte(rec.Key))
-	if w.err == nil {
-		if _, err := w.bw.WriteString(rec.Key); err != nil {
-			w.err = fmt.Errorf("mcdump: write: %w", err)
-		}
-	}
 	w.remain, w.key = rec.Size, rec.Key
 	w.t.Records++
 	w.t.ValueBytes += rec.Size

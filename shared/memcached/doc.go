@@ -2,14 +2,19 @@
 // and restores a dump into a node, over memcached's text protocol.
 //
 // Dump lists the node's keys with `lru_crawler metadump hash` (falling back to `metadump all`
-// on servers that refuse it) on one connection and reads them on a second with pipelined meta
-// gets (`mg KEY v f t c u`: value, client flags, remaining TTL, CAS, and no LRU bump, so the
-// dump neither reorders the cache's LRUs nor makes its own crawl miss keys), streaming every
-// value from the socket into the dump without holding it whole. Keys
-// listed but gone by the time they are read (expired, evicted, deleted) are counted as
-// vanished, not errors. Load is bounded by Options.Batch (meta gets in flight), an optional
-// key and byte rate, and the two connections. A node that fails mid-dump yields an *Error and
-// a dump closed without its trailer, which mcdump.Verify rejects as incomplete.
+// on servers that refuse it) into a spool file, as fast as the crawler sends them, then reads
+// them on the same connection with pipelined meta gets (`mg KEY v f t c u`: value, client
+// flags, remaining TTL, CAS, and no LRU bump, so the dump neither reorders the cache's LRUs nor
+// makes a crawl miss keys), streaming every value from the socket into the dump without holding
+// it whole. Keys listed but gone by the time they are read (expired, evicted, deleted) are
+// counted as vanished, not errors. Load is bounded by one connection per node, Options.Batch
+// (meta gets in flight) and an optional key and byte rate. A node that fails mid-dump yields an
+// *Error and a dump closed without its trailer, which mcdump.Verify rejects as incomplete.
+//
+// The listing is spooled, not read alongside the fetches, because a hash crawl that waits for
+// its client holds a hash bucket lock: a meta get for a key in that bucket, sent by a reader
+// that is paced or simply slower than the crawler, then hangs, and with it the listing (seen
+// with memcached 1.6.18, nearly every time on a million keys).
 //
 // Restore writes every record back with pipelined meta sets (`ms KEY SIZE F<flags> T<ttl>`),
 // turning each absolute expiry back into a remaining TTL, skipping keys whose life is over.

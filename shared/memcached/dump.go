@@ -1,12 +1,14 @@
 package memcached
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"time"
 
@@ -22,6 +24,9 @@ type Options struct {
 	// KeysPerSecond and BytesPerSecond cap the rate (value bytes); 0 means no cap.
 	KeysPerSecond  float64
 	BytesPerSecond float64
+	// SpoolDir is where Dump keeps the key listing while it reads the keys (default
+	// os.TempDir()). It needs about the keys' total length plus one byte per key.
+	SpoolDir string
 	// Now is the clock that turns remaining TTLs into absolute expiries and back (default
 	// time.Now).
 	Now func() time.Time
@@ -34,10 +39,6 @@ type Options struct {
 
 // DefaultBatch is the default number of pipelined meta commands.
 const DefaultBatch = 100
-
-// maxListed is how many listed keys may wait for their fetch; the crawler waits while the
-// buffer is full, so memory stays bounded whatever the node holds.
-const maxListed = 4096
 
 func (o Options) withDefaults() Options {
 	o.Config = o.Config.withDefaults()
@@ -63,8 +64,13 @@ type DumpStats struct {
 // Dump reads every key of node into w and ends the dump: on success it closes w, writing the
 // trailer (with the vanished count); on any failure it aborts w, leaving a dump without a
 // trailer that readers report as incomplete, and returns an *Error naming the node (or ctx's
-// error). The io.Writer under w is the caller's to close. Dump uses two connections: one
-// listing keys with the LRU crawler and one reading them.
+// error). The io.Writer under w is the caller's to close.
+//
+// Dump uses one connection. It first lists the keys with the crawler into a spool file in
+// Options.SpoolDir, as fast as the crawler sends them, then reads them. The crawler must never
+// wait on a reader that is itself waiting on the node: a hash crawl that waits for its client
+// holds a hash bucket lock, and a meta get for a key in that bucket then blocks until it moves
+// (seen with memcached 1.6.18: a paced reader deadlocked against its own listing).
 func Dump(ctx context.Context, node Node, w *mcdump.Writer, opts Options) (DumpStats, error) {
 	st, err := dump(ctx, node, w, opts.withDefaults())
 	if err != nil {
@@ -87,74 +93,65 @@ func dump(ctx context.Context, node Node, w *mcdump.Writer, o Options) (st DumpS
 		}
 		return &Error{Node: node.name(), Addr: node.Addr, Op: op, Err: err}
 	}
-	lc, err := dial(ctx, node, o.Config)
+	c, err := dial(ctx, node, o.Config)
 	if err != nil {
 		return st, fail("connect", err)
 	}
-	defer lc.close()
-	fc, err := dial(ctx, node, o.Config)
-	if err != nil {
-		return st, fail("connect", err)
-	}
-	defer fc.close()
-	defer fc.watch(ctx)()
-	defer lc.watch(ctx)()
+	defer c.close()
+	defer c.watch(ctx)()
 
-	keys := make(chan string, maxListed)
-	listErr := make(chan error, 1)
-	stop := make(chan struct{})
-	defer close(stop)
-	var mode string
-	go func() { listErr <- list(ctx, lc, keys, stop, &mode, o.lruCrawl) }()
+	f, err := os.CreateTemp(o.SpoolDir, "cacheport-memcached-keys-*")
+	if err != nil {
+		return st, fmt.Errorf("memcached: key spool: %w", err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	sp := bufio.NewWriterSize(f, 256<<10)
+	st.Crawl, st.Listed, err = list(ctx, c, sp, o.lruCrawl)
+	if err != nil {
+		return st, fail("list", err)
+	}
+	if err := sp.Flush(); err != nil {
+		return st, fmt.Errorf("memcached: key spool: %w", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return st, fmt.Errorf("memcached: key spool: %w", err)
+	}
+	keys := bufio.NewReaderSize(f, 256<<10)
 
 	p := newPacer(o.KeysPerSecond, o.BytesPerSecond)
 	batch := make([]string, 0, o.Batch)
-	for {
+	var kb [mcdump.MaxKey]byte
+	for read := int64(0); read < st.Listed; {
 		batch = batch[:0]
-		k, ok := <-keys
-		if ok {
-			batch = append(batch, k)
-		fill:
-			for len(batch) < o.Batch {
-				select {
-				case k, ok = <-keys:
-					if !ok {
-						break fill
-					}
-					batch = append(batch, k)
-				default:
-					break fill
-				}
+		for len(batch) < o.Batch && read < st.Listed {
+			n, err := keys.ReadByte()
+			if err == nil {
+				_, err = io.ReadFull(keys, kb[:n])
 			}
-		}
-		if len(batch) > 0 {
-			st.Listed += int64(len(batch))
-			if o.beforeFetch != nil {
-				o.beforeFetch(batch)
-			}
-			n, b, err := fetch(fc, w, batch, o.Now())
-			st.Dumped += int64(n)
-			st.Vanished += int64(len(batch) - n)
-			st.ValueBytes += b
 			if err != nil {
-				var fe *fetchWriteError
-				if errors.As(err, &fe) {
-					return st, fe.err
-				}
-				return st, fail("fetch", err)
+				return st, fmt.Errorf("memcached: key spool: %w", err)
 			}
-			if err := p.add(ctx, int64(len(batch)), b); err != nil {
-				return st, err
+			batch = append(batch, string(kb[:n]))
+			read++
+		}
+		if o.beforeFetch != nil {
+			o.beforeFetch(batch)
+		}
+		n, b, err := fetch(c, w, batch, o.Now())
+		st.Dumped += int64(n)
+		st.ValueBytes += b
+		if err != nil {
+			var fe *fetchWriteError
+			if errors.As(err, &fe) {
+				return st, fe.err
 			}
+			return st, fail("fetch", err)
 		}
-		if !ok {
-			break
+		st.Vanished += int64(len(batch) - n)
+		if err := p.add(ctx, int64(len(batch)), b); err != nil {
+			return st, err
 		}
-	}
-	err = <-listErr
-	st.Crawl = mode
-	if err != nil {
-		return st, fail("list", err)
 	}
 	return st, nil
 }
@@ -171,46 +168,43 @@ const (
 	CrawlAll  = "all"  // lru_crawler metadump all: the LRUs, for servers without hash
 )
 
-// list lists the node's keys and sends each, decoded, to keys; it closes keys at the end of
-// the listing, successful or not, and sets *mode to the crawl used. It walks the hash table
-// where the server can (items move between LRUs while a crawl walks them, so an LRU crawl can
-// miss keys), else the LRUs. The crawler is retried while it is busy with another crawl, for
-// about a minute.
-func list(ctx context.Context, c *conn, keys chan<- string, stop <-chan struct{}, mode *string, lruOnly bool) error {
-	defer close(keys)
-	*mode = CrawlHash
+// list writes the node's keys to spool, each as a length byte and the decoded key, and
+// returns the crawl used and the number of keys. It walks the hash table where the server can
+// (items move between LRUs while a crawl walks them, so an LRU crawl can miss keys), else the
+// LRUs. The crawler is retried while it is busy with another crawl, for about a minute.
+func list(ctx context.Context, c *conn, spool *bufio.Writer, lruOnly bool) (string, int64, error) {
+	mode := CrawlHash
 	if lruOnly {
-		*mode = CrawlAll
+		mode = CrawlAll
 	}
 	for wait := 100 * time.Millisecond; ; wait *= 2 {
-		err := metadump(c, *mode, keys, stop)
+		n, err := metadump(c, mode, spool)
 		if errors.Is(err, errNoHash) {
-			*mode = CrawlAll
-			err = metadump(c, *mode, keys, stop)
+			mode = CrawlAll
+			n, err = metadump(c, mode, spool)
 		}
 		if !errors.Is(err, errBusy) || wait > 30*time.Second {
-			return err
+			return mode, n, err
 		}
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return ctx.Err()
-		case <-stop:
-			return nil
+			return mode, 0, ctx.Err()
 		}
 	}
 }
 
-func metadump(c *conn, mode string, keys chan<- string, stop <-chan struct{}) error {
+func metadump(c *conn, mode string, spool *bufio.Writer) (int64, error) {
 	c.deadline()
 	if _, err := c.bw.WriteString("lru_crawler metadump " + mode + "\r\n"); err != nil {
-		return err
+		return 0, err
 	}
 	if err := c.bw.Flush(); err != nil {
-		return err
+		return 0, err
 	}
-	first := true
-	for n := 0; ; n++ {
+	var n int64
+	key := make([]byte, 0, mcdump.MaxKey)
+	for {
 		if n%1024 == 0 {
 			c.deadline()
 		}
@@ -219,66 +213,59 @@ func metadump(c *conn, mode string, keys chan<- string, stop <-chan struct{}) er
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			return fmt.Errorf("metadump: %w", err)
+			return n, fmt.Errorf("metadump: %w", err)
 		}
 		if string(line) == "END" {
-			return nil
+			return n, nil
 		}
 		if !bytes.HasPrefix(line, []byte("key=")) {
 			switch {
-			case first && bytes.HasPrefix(line, []byte("BUSY")):
-				return errBusy
-			case first && mode == CrawlHash && (string(line) == "ERROR" || bytes.HasPrefix(line, []byte("CLIENT_ERROR"))):
-				return errNoHash
+			case n == 0 && bytes.HasPrefix(line, []byte("BUSY")):
+				return 0, errBusy
+			case n == 0 && mode == CrawlHash && (string(line) == "ERROR" || bytes.HasPrefix(line, []byte("CLIENT_ERROR"))):
+				return 0, errNoHash
 			}
-			return fmt.Errorf("metadump %s: %w", mode, serverErr(line))
+			return n, fmt.Errorf("metadump %s: %w", mode, serverErr(line))
 		}
-		first = false
 		enc := line[len("key="):]
 		if i := bytes.IndexByte(enc, ' '); i >= 0 {
 			enc = enc[:i]
 		}
-		key, err := unescape(enc)
+		key, err = unescape(key[:0], enc)
 		if err != nil {
-			return fmt.Errorf("metadump: %w", err)
+			return n, fmt.Errorf("metadump: %w", err)
 		}
-		select {
-		case keys <- key:
-		case <-stop:
-			return nil
+		_ = spool.WriteByte(byte(len(key)))
+		if _, err := spool.Write(key); err != nil {
+			return n, fmt.Errorf("key spool: %w", err)
 		}
+		n++
 	}
 }
 
-// unescape decodes a key as the crawler prints it: %XX escapes, nothing else (a '+' is a
-// plus, not a space).
-func unescape(enc []byte) (string, error) {
-	if bytes.IndexByte(enc, '%') < 0 {
-		if len(enc) == 0 || len(enc) > mcdump.MaxKey {
-			return "", fmt.Errorf("%w: listed key of %d bytes", ErrServer, len(enc))
-		}
-		return string(enc), nil
-	}
-	out := make([]byte, 0, len(enc))
+// unescape appends to dst a key as the crawler prints it, decoded: %XX escapes, nothing else
+// (a '+' is a plus, not a space).
+func unescape(dst, enc []byte) ([]byte, error) {
+	start := len(dst)
 	for i := 0; i < len(enc); i++ {
 		if enc[i] != '%' {
-			out = append(out, enc[i])
+			dst = append(dst, enc[i])
 			continue
 		}
 		if i+2 >= len(enc) {
-			return "", fmt.Errorf("%w: bad escape in listed key %q", ErrServer, enc)
+			return dst, fmt.Errorf("%w: bad escape in listed key %q", ErrServer, enc)
 		}
 		v, err := strconv.ParseUint(string(enc[i+1:i+3]), 16, 8)
 		if err != nil {
-			return "", fmt.Errorf("%w: bad escape in listed key %q", ErrServer, enc)
+			return dst, fmt.Errorf("%w: bad escape in listed key %q", ErrServer, enc)
 		}
-		out = append(out, byte(v))
+		dst = append(dst, byte(v))
 		i += 2
 	}
-	if len(out) == 0 || len(out) > mcdump.MaxKey {
-		return "", fmt.Errorf("%w: listed key of %d bytes", ErrServer, len(out))
+	if n := len(dst) - start; n == 0 || n > mcdump.MaxKey {
+		return dst, fmt.Errorf("%w: listed key of %d bytes", ErrServer, n)
 	}
-	return string(out), nil
+	return dst, nil
 }
 
 // fetchWriteError marks a failure of the dump's writer (not of the node) inside fetch.

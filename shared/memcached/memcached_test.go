@@ -225,12 +225,12 @@ func TestRestoreExpiredAndRefused(t *testing.T) {
 
 func TestUnescape(t *testing.T) {
 	for in, want := range map[string]string{"a": "a", "a%20b": "a b", "a+b": "a+b", "%01%7F%25": "\x01\x7f%"} {
-		if got, err := unescape([]byte(in)); err != nil || got != want {
+		if got, err := unescape(nil, []byte(in)); err != nil || string(got) != want {
 			t.Errorf("%q: %q %v", in, got, err)
 		}
 	}
 	for _, in := range []string{"", "%", "%2", "%zz", strings.Repeat("k", 251)} {
-		if _, err := unescape([]byte(in)); err == nil {
+		if _, err := unescape(nil, []byte(in)); err == nil {
 			t.Errorf("%q accepted", in)
 		}
 	}
