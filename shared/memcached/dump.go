@@ -222,7 +222,10 @@ func metadump(c *conn, mode string, spool *bufio.Writer) (int64, error) {
 			switch {
 			case n == 0 && bytes.HasPrefix(line, []byte("BUSY")):
 				return 0, errBusy
-			case n == 0 && mode == CrawlHash && (string(line) == "ERROR" || bytes.HasPrefix(line, []byte("CLIENT_ERROR"))):
+			case n == 0 && mode == CrawlHash && (string(line) == "ERROR" || bytes.HasPrefix(line, []byte("CLIENT_ERROR")) ||
+				bytes.HasPrefix(line, []byte("BADCLASS"))):
+				// A server without the hash crawl reads "hash" as a class list: 1.6.18
+				// answers an unknown argument with "BADCLASS invalid class id".
 				return 0, errNoHash
 			}
 			return n, fmt.Errorf("metadump %s: %w", mode, serverErr(line))

@@ -251,3 +251,18 @@ func TestParseVA(t *testing.T) {
 		}
 	}
 }
+
+func TestCrawlerDisabled(t *testing.T) {
+	p := startMemcached(t, "-o", "no_lru_crawler")
+	connect(t, p.Addr, Config{}).load(item{key: "k", value: []byte("v")})
+	var buf bytes.Buffer
+	_, err := Dump(context.Background(), Node{Addr: p.Addr}, newDump(t, &buf, "n"), Options{})
+	var me *Error
+	if !errors.As(err, &me) || me.Op != "list" || !errors.Is(err, ErrServer) {
+		t.Fatalf("err %v", err)
+	}
+	t.Log(err)
+	if rep := verify(t, buf.Bytes()); !rep.Incomplete {
+		t.Fatalf("report %+v", rep)
+	}
+}
