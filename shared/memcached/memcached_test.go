@@ -266,3 +266,15 @@ func TestCrawlerDisabled(t *testing.T) {
 		t.Fatalf("report %+v", rep)
 	}
 }
+
+func TestEmptyNode(t *testing.T) {
+	p := startMemcached(t)
+	var buf bytes.Buffer
+	st, err := Dump(context.Background(), Node{Addr: p.Addr}, newDump(t, &buf, "n"), Options{SpoolDir: t.TempDir()})
+	if err != nil || st.Listed != 0 {
+		t.Fatalf("%+v %v", st, err)
+	}
+	if rep := verify(t, buf.Bytes()); !rep.Valid || rep.Keys != 0 {
+		t.Fatalf("report %+v", rep)
+	}
+}
