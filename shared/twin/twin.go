@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -197,7 +198,14 @@ func (t *Twin) Config(accessKey string) aws.Config {
 		Region:           t.Region,
 		Credentials:      credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
 		BaseEndpoint:     aws.String(t.URL),
-		RetryMaxAttempts: 5,
+		// The SDK's standard retryer, with back-off scaled down: the twin's throttling is
+		// deterministic, and a test must not sleep for the seconds AWS would warrant.
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 5
+				o.MaxBackoff = 20 * time.Millisecond
+			})
+		},
 	}
 }
 
@@ -295,7 +303,8 @@ func (t *Twin) setUpBucket(ctx context.Context) error {
 func (t *Twin) Functions() []string { return append([]string(nil), t.funcs...) }
 
 // Step moves the twin on once at the clock's present reading: due snapshot and export
-// transitions, due schedules, then every event until the functions are idle.
+// transitions, due schedules, then every event that is due until the functions are idle
+// (events delayed by the delay-events fault wait for the clock).
 func (t *Twin) Step(ctx context.Context) error {
 	if err := t.EC.Tick(ctx); err != nil {
 		return err
@@ -303,7 +312,7 @@ func (t *Twin) Step(ctx context.Context) error {
 	if _, err := t.Router.Fire(ctx, t.Clock.Now()); err != nil {
 		return err
 	}
-	return t.Router.Drain(ctx)
+	return t.Router.Settle(ctx)
 }
 
 // Advance moves the clock by d in steps of at most step, stepping the twin after each.
@@ -323,8 +332,10 @@ func (t *Twin) Advance(ctx context.Context, d, step time.Duration) error {
 func (t *Twin) Close() error {
 	var errs []error
 	if t.srv != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		errs = append(errs, t.srv.Shutdown(ctx))
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		if err := t.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, t.srv.Close())
+		}
 		cancel()
 	} else if t.ln != nil {
 		errs = append(errs, t.ln.Close())

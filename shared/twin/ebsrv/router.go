@@ -394,6 +394,31 @@ func (r *Router) Drain(ctx context.Context) error {
 	}
 }
 
+// Settle waits until every delivery that is due by the clock's present reading has run (and
+// whatever those deliveries queued), or ctx ends. Deliveries delayed into the future are left
+// for a later Settle: a twin driven a step at a time moves its clock between calls, and Drain
+// would wait for a clock that never moves.
+func (r *Router) Settle(ctx context.Context) error {
+	for {
+		r.mu.Lock()
+		now := r.clock.Now()
+		due := false
+		for _, j := range r.delayed {
+			due = due || !j.due.After(now)
+		}
+		done := len(r.queue) == 0 && r.inflight == 0 && !due
+		r.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
 func (r *Router) worker() {
 	defer r.wg.Done()
 	for {
