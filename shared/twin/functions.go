@@ -7,6 +7,7 @@ import (
 
 	"github.com/cacheport/cacheport/shared/awsconf"
 	"github.com/cacheport/cacheport/shared/config"
+	"github.com/cacheport/cacheport/shared/handler/audit"
 	"github.com/cacheport/cacheport/shared/handler/cleanupexport"
 	"github.com/cacheport/cacheport/shared/handler/startexport"
 	"github.com/cacheport/cacheport/shared/handler/verifyexport"
@@ -28,6 +29,10 @@ var wirings = map[string]wiring{
 	},
 	"VerifyExportFunction": func(t *Twin, cfg config.Config, c *awsconf.Clients, m *telemetry.Metrics, name string) handlerFunc {
 		h := verifyexport.Wire(cfg, c, t.version(), t.opts.Log.With("function", name), m, t.Clock.Now)
+		return func(ctx context.Context, p json.RawMessage) error { _, err := h.Handle(ctx, p); return err }
+	},
+	"AuditFunction": func(t *Twin, cfg config.Config, c *awsconf.Clients, m *telemetry.Metrics, name string) handlerFunc {
+		h := audit.Wire(cfg, c, t.opts.Log.With("function", name), m, t.Clock.Now)
 		return func(ctx context.Context, p json.RawMessage) error { _, err := h.Handle(ctx, p); return err }
 	},
 	"CleanupExportFunction": func(t *Twin, cfg config.Config, c *awsconf.Clients, m *telemetry.Metrics, name string) handlerFunc {

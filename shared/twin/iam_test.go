@@ -48,7 +48,7 @@ func TestIAMMatchesWhatFunctionsCall(t *testing.T) {
 		Faults: []string{"snapshot-fails=payments", "export-fails-midway=ledger", "late-object=baskets"}})
 	run(Options{Caches: ecsrv.DefaultCaches(), Data: ecsrv.DataGenerated, Params: map[string]string{"TargetTag": "team=shop"}})
 
-	for _, fn := range []string{iam.StartExport, iam.VerifyExport, iam.CleanupExport, iam.GrantBucketAccess} {
+	for _, fn := range []string{iam.StartExport, iam.VerifyExport, iam.CleanupExport, iam.GrantBucketAccess, iam.Audit} {
 		granted := iam.Actions(fn)
 		for a := range seen[fn] {
 			if !slices.Contains(granted, a) {
