@@ -191,7 +191,9 @@ func (s *Starter) begin(ctx context.Context, t targets.Target, at time.Time, fan
 		}
 	case err != nil:
 		return s.errResult(t.Cache.ID, id, err)
-	case fanout:
+	case fanout || e.Cache.Kind == export.KindMemcached:
+		// A Memcached cluster has no snapshot: memcached-export, in the cache's VPC, dumps it
+		// on Export Requested (the template routes kind memcached there).
 		r := Result{Cache: t.Cache.ID, ExportID: id, Outcome: OutcomeFannedOut, Stage: string(e.Stage)}
 		if err := s.m.Publish(ctx, e, export.DetailRequested); err != nil {
 			// The record exists in requested: the advance sweep starts it without the event.
@@ -218,6 +220,12 @@ func (s *Starter) Requested(ctx context.Context, d export.Detail) (*Summary, err
 		}
 		r := s.errResult(d.Cache, d.ExportID, err)
 		sum.add(r)
+		return sum, nil
+	}
+	if e.Cache.Kind == export.KindMemcached {
+		// memcached-export's event (the template routes kind memcached there); acting on it
+		// here would only publish it again.
+		sum.add(Result{Cache: e.Cache.ID, ExportID: e.ExportID, Outcome: OutcomeNothing, Stage: string(e.Stage), Reason: "memcached-export"})
 		return sum, nil
 	}
 	sum.add(s.step(ctx, e, s.discoverLookup()))

@@ -61,6 +61,9 @@ func (s *Starter) step(ctx context.Context, e *export.Export, lookup lookupFunc)
 			res.Outcome, res.Stage, res.Reason = OutcomeWaiting, string(e.Stage), "back-off until "+e.NotBefore.Format("15:04:05Z")
 			return res
 		}
+		if e.Cache.Kind == export.KindMemcached {
+			return s.requestDump(ctx, e)
+		}
 		t, err := lookup(ctx, e.Cache.ID)
 		if err != nil {
 			return s.errResult(e.Cache.ID, e.ExportID, err)
@@ -80,6 +83,28 @@ func (s *Starter) step(ctx context.Context, e *export.Export, lookup lookupFunc)
 		return s.checkSnapshot(ctx, e)
 	}
 	res.Outcome, res.Stage = OutcomeNothing, string(e.Stage)
+	return res
+}
+
+// requestDump hands a Memcached export waiting in requested to memcached-export, which moves it
+// to exporting as soon as it starts: one still in requested after the grace period had its
+// Export Requested lost (or refused), and it is published again. Within the grace period it
+// waits, so a tick racing a dump just begun does not start a second one.
+func (s *Starter) requestDump(ctx context.Context, e *export.Export) Result {
+	res := Result{Cache: e.Cache.ID, ExportID: e.ExportID, Stage: string(e.Stage)}
+	since := e.UpdatedAt
+	if e.NotBefore.After(since) {
+		since = e.NotBefore
+	}
+	if s.m.Now().Sub(since) < s.opts.SnapshotGrace {
+		res.Outcome, res.Reason = OutcomeWaiting, "memcached-export"
+		return res
+	}
+	res.Outcome, res.Reason = OutcomeFannedOut, "requested again"
+	if err := s.m.Publish(ctx, e, export.DetailRequested); err != nil {
+		s.log.Warn("export requested but not published", "export_id", e.ExportID, "error", err)
+		res.Err, res.Retry = err.Error(), true
+	}
 	return res
 }
 

@@ -37,7 +37,9 @@ const (
 // Skip reasons: the stable codes in Target.Skip. A target with a Skip is reported (logged, counted,
 // and called unprotected by the audit), never exported.
 const (
-	// SkipMemcached: AWS has no export for Memcached; cacheport's own dump is not wired yet.
+	// SkipMemcached: AWS has no export for Memcached. cacheport dumps node-based Memcached
+	// clusters itself (memcached-export) only when the filter's Engines name memcached;
+	// serverless Memcached is always skipped.
 	SkipMemcached = "memcached-not-supported"
 	// SkipDataTiering: AWS cannot export a backup of a cluster that uses data tiering.
 	SkipDataTiering = "data-tiering"
@@ -72,7 +74,9 @@ type Filter struct {
 	// TagKey is set.
 	TagKey, TagValue string
 	// Engines are the engines to keep (redis, valkey, memcached; case-insensitive). Empty: every
-	// engine. Caches of other engines are dropped, not reported as skipped.
+	// engine. Caches of other engines are dropped, not reported as skipped. Node-based Memcached
+	// clusters are exportable only when Engines names memcached; otherwise they are kept with
+	// Skip SkipMemcached.
 	Engines []string
 }
 
@@ -203,6 +207,12 @@ func Discover(ctx context.Context, api API, f Filter) ([]Target, error) {
 		seenID[lid] = true
 		if !engineWanted(f.Engines, t.Cache.Engine) {
 			continue
+		}
+		if t.Cache.Kind == export.KindMemcached && t.Skip == SkipMemcached && slices.ContainsFunc(f.Engines, func(e string) bool { return strings.EqualFold(e, EngineMemcached) }) {
+			// A node-based Memcached cluster is dumped by memcached-export, which must be
+			// attached to the cache's VPC: the engines setting opts in.
+			t.Skip, t.SkipMessage = "", ""
+			t.skipUnlessAvailable()
 		}
 		if f.TagKey != "" {
 			tags, gone, err := listTags(ctx, api, t)
