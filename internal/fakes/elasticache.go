@@ -98,14 +98,26 @@ func page[T any](items []T, marker *string) ([]T, *string) {
 	return items[i : i+1], next
 }
 
-// DescribeReplicationGroups lists replication groups, one a page.
+// DescribeReplicationGroups lists replication groups (or the one named), one a page.
 func (f *ElastiCache) DescribeReplicationGroups(_ context.Context, in *elasticache.DescribeReplicationGroupsInput, _ ...func(*elasticache.Options)) (*elasticache.DescribeReplicationGroupsOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.call("DescribeReplicationGroups"); err != nil {
 		return nil, err
 	}
-	items, next := page(f.ReplicationGroups, in.Marker)
+	all := f.ReplicationGroups
+	if in.ReplicationGroupId != nil {
+		all = nil
+		for _, g := range f.ReplicationGroups {
+			if aws.ToString(g.ReplicationGroupId) == *in.ReplicationGroupId {
+				all = append(all, g)
+			}
+		}
+		if len(all) == 0 {
+			return nil, &ectypes.ReplicationGroupNotFoundFault{Message: aws.String("Replication group " + *in.ReplicationGroupId + " not found.")}
+		}
+	}
+	items, next := page(all, in.Marker)
 	return &elasticache.DescribeReplicationGroupsOutput{ReplicationGroups: items, Marker: next}, nil
 }
 
@@ -116,7 +128,19 @@ func (f *ElastiCache) DescribeCacheClusters(_ context.Context, in *elasticache.D
 	if err := f.call("DescribeCacheClusters"); err != nil {
 		return nil, err
 	}
-	items, next := page(f.CacheClusters, in.Marker)
+	all := f.CacheClusters
+	if in.CacheClusterId != nil {
+		all = nil
+		for _, c := range f.CacheClusters {
+			if aws.ToString(c.CacheClusterId) == *in.CacheClusterId {
+				all = append(all, c)
+			}
+		}
+		if len(all) == 0 {
+			return nil, &ectypes.CacheClusterNotFoundFault{Message: aws.String("CacheCluster not found: " + *in.CacheClusterId)}
+		}
+	}
+	items, next := page(all, in.Marker)
 	return &elasticache.DescribeCacheClustersOutput{CacheClusters: items, Marker: next}, nil
 }
 
@@ -127,7 +151,19 @@ func (f *ElastiCache) DescribeServerlessCaches(_ context.Context, in *elasticach
 	if err := f.call("DescribeServerlessCaches"); err != nil {
 		return nil, err
 	}
-	items, next := page(f.ServerlessCaches, in.NextToken)
+	all := f.ServerlessCaches
+	if in.ServerlessCacheName != nil {
+		all = nil
+		for _, c := range f.ServerlessCaches {
+			if aws.ToString(c.ServerlessCacheName) == *in.ServerlessCacheName {
+				all = append(all, c)
+			}
+		}
+		if len(all) == 0 {
+			return nil, &ectypes.ServerlessCacheNotFoundFault{Message: aws.String("Serverless cache " + *in.ServerlessCacheName + " not found.")}
+		}
+	}
+	items, next := page(all, in.NextToken)
 	return &elasticache.DescribeServerlessCachesOutput{ServerlessCaches: items, NextToken: next}, nil
 }
 

@@ -228,7 +228,7 @@ func (s *Starter) Requested(ctx context.Context, d export.Detail) (*Summary, err
 		sum.add(Result{Cache: e.Cache.ID, ExportID: e.ExportID, Outcome: OutcomeNothing, Stage: string(e.Stage), Reason: "memcached-export"})
 		return sum, nil
 	}
-	sum.add(s.step(ctx, e, s.discoverLookup()))
+	sum.add(s.step(ctx, e, s.oneLookup()))
 	return sum, nil
 }
 
@@ -247,7 +247,7 @@ func (s *Starter) SnapshotCreated(ctx context.Context, snapshot string, at time.
 	if cache, ok := export.CacheOfScheduledID(id); ok {
 		if l, err := export.NewLayout(s.opts.Prefix, cache, id); err == nil {
 			if e, err := s.m.Load(ctx, l.RecordKey()); err == nil {
-				sum.add(s.step(ctx, e, s.discoverLookup()))
+				sum.add(s.step(ctx, e, s.oneLookup()))
 				return sum, nil
 			}
 		}

@@ -18,12 +18,12 @@ import (
 )
 
 // lookupFunc finds the current description of a cache (nil when it no longer exists).
-type lookupFunc func(ctx context.Context, cacheID string) (*targets.Target, error)
+type lookupFunc func(ctx context.Context, c export.Cache) (*targets.Target, error)
 
 func staticLookup(found []targets.Target) lookupFunc {
-	return func(_ context.Context, id string) (*targets.Target, error) {
+	return func(_ context.Context, c export.Cache) (*targets.Target, error) {
 		for i := range found {
-			if strings.EqualFold(found[i].Cache.ID, id) {
+			if strings.EqualFold(found[i].Cache.ID, c.ID) && (c.Kind == "" || found[i].Cache.Kind == c.Kind) {
 				return &found[i], nil
 			}
 		}
@@ -39,15 +39,24 @@ func (s *Starter) discoverLookup() lookupFunc {
 		found []targets.Target
 		err   error
 	)
-	return func(ctx context.Context, id string) (*targets.Target, error) {
+	return func(ctx context.Context, c export.Cache) (*targets.Target, error) {
 		once.Do(func() {
 			f := s.opts.Filter
 			found, err = targets.Discover(ctx, s.ec, targets.Filter{Engines: f.Engines})
 		})
 		if err != nil {
-			return nil, fmt.Errorf("find cache %s: %w", id, err)
+			return nil, fmt.Errorf("find cache %s: %w", c.ID, err)
 		}
-		return staticLookup(found)(ctx, id)
+		return staticLookup(found)(ctx, c)
+	}
+}
+
+// oneLookup describes just the export's cache: an invocation that handles one export (Export
+// Requested, Snapshot Created) must not list the fleet, or a fanned-out tick over N caches
+// costs N full discoveries.
+func (s *Starter) oneLookup() lookupFunc {
+	return func(ctx context.Context, c export.Cache) (*targets.Target, error) {
+		return targets.Lookup(ctx, s.ec, c)
 	}
 }
 
@@ -64,7 +73,7 @@ func (s *Starter) step(ctx context.Context, e *export.Export, lookup lookupFunc)
 		if e.Cache.Kind == export.KindMemcached {
 			return s.requestDump(ctx, e)
 		}
-		t, err := lookup(ctx, e.Cache.ID)
+		t, err := lookup(ctx, e.Cache)
 		if err != nil {
 			return s.errResult(e.Cache.ID, e.ExportID, err)
 		}

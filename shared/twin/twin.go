@@ -60,6 +60,10 @@ type Options struct {
 	Data ecsrv.DataMode
 	// SnapshotDelay and ExportDelay pace the simulated lifecycles (ecsrv defaults when zero).
 	SnapshotDelay, ExportDelay time.Duration
+	// APILatency is added to every ElastiCache call; ThrottleEvery makes every n-th call the
+	// throttle fault covers fail (the scale benchmark's knobs).
+	APILatency    time.Duration
+	ThrottleEvery int
 	// S3Endpoint, with S3AccessKey and S3SecretKey, points exports and every S3 client at a real
 	// S3-compatible server instead of the in-process one (no S3 call log then).
 	S3Endpoint, S3AccessKey, S3SecretKey string
@@ -148,7 +152,8 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 		t.bucket = &remoteBucket{s3: t.s3Client(OperatorKey), events: t.Router, clock: t.Clock}
 	}
 	t.EC = ecsrv.New(ecsrv.Options{Region: o.Region, Account: o.Account, Clock: t.Clock, CallLog: t.Calls, Faults: faults,
-		Events: t.Router, Bucket: t.bucket, Data: o.Data, SnapshotDelay: o.SnapshotDelay, ExportDelay: o.ExportDelay})
+		Events: t.Router, Bucket: t.bucket, Data: o.Data, SnapshotDelay: o.SnapshotDelay, ExportDelay: o.ExportDelay,
+		Latency: o.APILatency, ThrottleEvery: o.ThrottleEvery})
 	for _, c := range o.Caches {
 		if err := t.EC.AddCache(c); err != nil {
 			t.Close()

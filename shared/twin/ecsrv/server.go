@@ -334,6 +334,14 @@ func (s *Server) throttle(cacheID string) bool {
 	return s.throttled%uint64(s.o.ThrottleEvery) == 0
 }
 
+// ThrottledCalls reports how many calls the throttle fault has refused so far (each one a retry
+// for the caller).
+func (s *Server) ThrottledCalls() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.throttled / uint64(s.o.ThrottleEvery)
+}
+
 func writeError(w http.ResponseWriter, reqID string, e *apiError) {
 	var er xmlErrorResponse
 	er.Xmlns = xmlns
