@@ -41,7 +41,7 @@ const (
 	// GrantFunction is the custom resource's logical id: the twin sets the bucket's grant up
 	// with its code and under its name, as a deploy does.
 	GrantFunction = "GrantBucketAccessFunction"
-	secretKey   = "twin-secret-key"
+	secretKey     = "twin-secret-key"
 )
 
 // Options configure a twin. The zero value is not usable: Template is required.
@@ -200,9 +200,9 @@ func (t *Twin) edge(eb http.Handler) http.Handler {
 // at the twin.
 func (t *Twin) Config(accessKey string) aws.Config {
 	return aws.Config{
-		Region:           t.Region,
-		Credentials:      credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
-		BaseEndpoint:     aws.String(t.URL),
+		Region:       t.Region,
+		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
+		BaseEndpoint: aws.String(t.URL),
 		// The SDK's standard retryer, with back-off scaled down: the twin's throttling is
 		// deterministic, and a test must not sleep for the seconds AWS would warrant.
 		Retryer: func() aws.Retryer {
@@ -427,4 +427,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
-
