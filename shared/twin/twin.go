@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/cacheport/cacheport/shared/awsconf"
 	"github.com/cacheport/cacheport/shared/grant"
@@ -149,7 +150,8 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 	}
 	t.URL = "http://" + t.ln.Addr().String()
 	if o.S3Endpoint != "" {
-		t.bucket = &remoteBucket{s3: t.s3Client(OperatorKey), events: t.Router, clock: t.Clock}
+		_, noGrant := faults.Active("no-grant", "")
+		t.bucket = &remoteBucket{s3: t.s3Client(OperatorKey), events: t.Router, clock: t.Clock, granted: !noGrant}
 	}
 	t.EC = ecsrv.New(ecsrv.Options{Region: o.Region, Account: o.Account, Clock: t.Clock, CallLog: t.Calls, Faults: faults,
 		Events: t.Router, Bucket: t.bucket, Data: o.Data, SnapshotDelay: o.SnapshotDelay, ExportDelay: o.ExportDelay,
@@ -272,6 +274,11 @@ func (t *Twin) setUpBucket(ctx context.Context) error {
 			if _, ok := t.Faults.Active("no-grant", ""); ok {
 				return nil
 			}
+			if t.S3 == nil {
+				// A real S3-compatible server has no ElastiCache canonical user to grant to
+				// (versitygw refuses unknown grantees): remoteBucket keeps the grant itself.
+				return nil
+			}
 			// The grant-bucket-access custom resource's own code, under its own identity.
 			_, err := grant.New(t.s3Client(GrantFunction)).Ensure(ctx, t.Bucket, t.Region)
 			return err
@@ -297,7 +304,12 @@ func (t *Twin) setUpBucket(ctx context.Context) error {
 		},
 	}
 	for _, step := range steps {
-		if err := step(); err != nil {
+		err := step()
+		var ae smithy.APIError
+		if err != nil && t.S3 == nil && errors.As(err, &ae) && ae.ErrorCode() == "NotImplemented" {
+			continue // a real S3-compatible server may lack a setting AWS has (public access block)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -356,10 +368,12 @@ func (t *Twin) Close() error {
 
 // remoteBucket is core.Bucket over a real S3-compatible server: ElastiCache's writes go there,
 // and since such a server raises no EventBridge events, the twin raises Object Created itself.
+// Such a server knows no ElastiCache canonical user, so the grant is the twin's to keep.
 type remoteBucket struct {
-	s3     *s3.Client
-	events core.EventSink
-	clock  core.Clock
+	s3      *s3.Client
+	events  core.EventSink
+	clock   core.Clock
+	granted bool
 }
 
 func (b *remoteBucket) BucketRegion(ctx context.Context, bucket string) (string, bool, error) {
@@ -378,13 +392,8 @@ func (b *remoteBucket) BucketRegion(ctx context.Context, bucket string) (string,
 	return r, true, nil
 }
 
-func (b *remoteBucket) ElastiCacheGranted(ctx context.Context, bucket string) (bool, error) {
-	region, _, err := b.BucketRegion(ctx, bucket)
-	if err != nil {
-		return false, err
-	}
-	res, err := grant.New(b.s3).Check(ctx, bucket, region)
-	return err == nil && len(res.Missing) == 0, err
+func (b *remoteBucket) ElastiCacheGranted(context.Context, string) (bool, error) {
+	return b.granted, nil
 }
 
 func (b *remoteBucket) ObjectExists(ctx context.Context, bucket, key string) (bool, error) {
