@@ -16,6 +16,10 @@ const (
 	FormatMemcached = "cacheport-memcached/1"
 )
 
+// MemcachedSuffix ends the key of every Memcached dump: objects with it are proven as
+// cacheport-memcached/1 dumps, all others as RDB files.
+const MemcachedSuffix = ".mcd"
+
 // Manifest is manifest.json, written once beside an export's data when every object is proven
 // (CONTRACTS.md, "Manifest").
 type Manifest struct {
@@ -72,6 +76,9 @@ func restoreOf(objs []ObjectProof) Restore {
 				r.Notes = append(r.Notes, o.Key+" uses database "+strconv.Itoa(db)+": it can seed a cluster-mode-disabled cache only")
 				break
 			}
+		}
+		if o.Format == FormatMemcached {
+			r.Notes = append(r.Notes, o.Key+" is a cacheport-memcached/1 dump: load it into a node with `cacheport memcached restore`")
 		}
 		if o.Checksum == "disabled" {
 			r.Notes = append(r.Notes, o.Key+" was written without a CRC-64 checksum: its integrity rests on the SHA-256 in this manifest")

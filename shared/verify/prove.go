@@ -16,6 +16,7 @@ import (
 
 	"github.com/cacheport/cacheport/shared/awserr"
 	"github.com/cacheport/cacheport/shared/export"
+	"github.com/cacheport/cacheport/shared/mcdump"
 	"github.com/cacheport/cacheport/shared/rdb"
 	"github.com/cacheport/cacheport/shared/s3read"
 )
@@ -84,6 +85,9 @@ func (v *Verifier) fits(ctx context.Context, size int64) bool {
 // proveObject streams one object through the RDB verifier. A read error is retried once before
 // it counts, and is reported as a read failure, not as damage.
 func (v *Verifier) proveObject(ctx context.Context, e *export.Export, o export.Object) (ObjectProof, *export.Error) {
+	if strings.HasSuffix(o.Key, MemcachedSuffix) {
+		return v.proveDump(ctx, e, o)
+	}
 	var rep *rdb.Report
 	var err error
 	for try := 0; try < 2; try++ {
@@ -118,9 +122,68 @@ func (v *Verifier) proveObject(ctx context.Context, e *export.Export, o export.O
 	}, nil
 }
 
+// proveDump streams one Memcached dump through mcdump.Verify, with the same retry and the same
+// failure codes as an RDB file.
+func (v *Verifier) proveDump(ctx context.Context, e *export.Export, o export.Object) (ObjectProof, *export.Error) {
+	var rep mcdump.Report
+	var err error
+	for try := 0; try < 2; try++ {
+		rep, err = v.readDump(ctx, o)
+		if err == nil || errors.Is(err, s3read.ErrChanged) || ctx.Err() != nil {
+			break
+		}
+		v.log.Warn("read failed; retrying once", "export_id", e.ExportID, "key", o.Key, "error", err)
+	}
+	switch {
+	case errors.Is(err, s3read.ErrChanged), errors.Is(err, errETagChanged):
+		return ObjectProof{}, &export.Error{Code: CodeObjectChanged, Object: o.Key, Message: fmt.Sprintf("%s changed after the export recorded it: %v", o.Key, err)}
+	case err != nil:
+		return ObjectProof{}, &export.Error{Code: CodeReadFailed, Object: o.Key, Message: fmt.Sprintf("reading %s failed twice (%s): %v", o.Key, awserr.Classify(err), err)}
+	case !rep.Valid:
+		code := CodeCorruptObject
+		switch {
+		case rep.Checksum == mcdump.ChecksumMismatch:
+			code = CodeChecksumMismatch
+		case rep.Incomplete:
+			code = CodeTruncatedObject
+		}
+		return ObjectProof{}, &export.Error{Code: code, Object: o.Key, Message: fmt.Sprintf("%s is not a valid %s dump: %s", o.Key, FormatMemcached, rep.Error)}
+	case rep.Bytes != o.Size:
+		return ObjectProof{}, &export.Error{Code: CodeTruncatedObject, Object: o.Key, Message: fmt.Sprintf("%s: read %d bytes, the listing said %d", o.Key, rep.Bytes, o.Size)}
+	}
+	return ObjectProof{
+		Key: o.Key, Size: o.Size, ETag: o.ETag, SHA256: rep.SHA256, Format: FormatMemcached, Checksum: rep.Checksum,
+		Keys: rep.Keys, Expires: rep.Expires, Warnings: rep.Warnings,
+	}, nil
+}
+
+func (v *Verifier) readDump(ctx context.Context, o export.Object) (mcdump.Report, error) {
+	r, err := v.open(ctx, o)
+	if err != nil {
+		return mcdump.Report{}, err
+	}
+	defer r.Close()
+	return mcdump.Verify(r)
+}
+
 var errETagChanged = errors.New("etag differs from the one recorded")
 
 func (v *Verifier) readAndVerify(ctx context.Context, o export.Object) (*rdb.Report, error) {
+	r, err := v.open(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	rep, err := rdb.Verify(r)
+	if err != nil {
+		return nil, err
+	}
+	rep.Source = "s3://" + v.opts.Bucket + "/" + o.Key
+	return rep, nil
+}
+
+// open opens o for one streaming read, checking that it is still the object recorded.
+func (v *Verifier) open(ctx context.Context, o export.Object) (*s3read.Reader, error) {
 	r, err := s3read.Open(ctx, v.s3, v.opts.Bucket, o.Key, func(so *s3read.Options) {
 		if v.opts.PartSize > 0 {
 			so.PartSize = v.opts.PartSize
@@ -132,16 +195,11 @@ func (v *Verifier) readAndVerify(ctx context.Context, o export.Object) (*rdb.Rep
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
 	if o.ETag != "" && strings.Trim(r.ETag(), `"`) != strings.Trim(o.ETag, `"`) {
+		r.Close()
 		return nil, fmt.Errorf("%s: %w (now %s, recorded %s)", o.Key, errETagChanged, r.ETag(), o.ETag)
 	}
-	rep, err := rdb.Verify(r)
-	if err != nil {
-		return nil, err
-	}
-	rep.Source = "s3://" + v.opts.Bucket + "/" + o.Key
-	return rep, nil
+	return r, nil
 }
 
 // damageCode names what is wrong with an invalid file.
