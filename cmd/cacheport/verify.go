@@ -25,17 +25,29 @@ type verifyOptions struct {
 	partSize int64
 	parts    int
 	maxBlob  int
+	load     bool // the restore drill
 }
 
 // runVerify checks each SOURCE (a path, - for stdin, or s3://bucket/key) and prints one
 // report per source: a JSON object per line with --json, else a human summary. Exit 0 when all
 // are valid, 1 when any is not, 2 when a source cannot be read or the usage is wrong.
 func runVerify(ctx context.Context, e *env, args []string) int {
-	fs := e.flagSet("verify", "cacheport verify [--json] [--part-size N] [--parts N] SOURCE...")
+	fs := e.flagSet("verify", `cacheport verify [--json] [--load] [--part-size N] [--parts N] SOURCE...
+
+With --load (the restore drill) each valid file is also loaded into a throwaway redis-server or
+valkey-server on loopback (one on PATH that reads the file's RDB version), which must then hold
+the file's keys that had not expired at load time. Without a compatible server it says which
+release the file needs.
+
+Examples:
+  cacheport verify dump.rdb
+  cacheport verify --json s3://exports/cacheport/orders/orders-20261124-0300/a1/orders-20261124-0300-0001.rdb
+  cacheport verify --load dump.rdb`)
 	var o verifyOptions
 	fs.Int64Var(&o.partSize, "part-size", s3read.DefaultPartSize, "bytes per ranged GET when reading from S3")
 	fs.IntVar(&o.parts, "parts", s3read.DefaultParts, "ranged GETs in flight (the S3 buffer budget is part-size × parts)")
 	fs.IntVar(&o.maxBlob, "max-blob", rdb.DefaultMaxBlob, "largest key or encoded value held whole, in bytes")
+	fs.BoolVar(&o.load, "load", false, "the restore drill: load each valid file into a throwaway server and compare its keys")
 	srcs, err := parseArgs(fs, args)
 	if err != nil {
 		return exitUsage
@@ -50,18 +62,35 @@ func runVerify(ctx context.Context, e *env, args []string) int {
 	}
 	code := exitOK
 	for _, src := range srcs {
-		rep, err := verifySource(ctx, e, src, o)
+		rep, file, err := verifySource(ctx, e, src, o)
 		if err != nil {
 			code = exitUsage
 			rep.Source, rep.Error = src, err.Error()
 		} else if !rep.Valid && code == exitOK {
 			code = exitFinding
 		}
+		var dr *drillReport
+		if o.load && err == nil && rep.Valid {
+			dr = runDrill(ctx, file, rep)
+			switch {
+			case dr.Error != "":
+				code = exitUsage
+			case !dr.OK && code == exitOK:
+				code = exitFinding
+			}
+		}
+		if file != "" && file != src {
+			os.Remove(file)
+		}
 		if e.global.json {
-			b, _ := json.Marshal(rep)
+			b, _ := json.Marshal(struct {
+				*rdb.Report
+				Drill *drillReport `json:"drill,omitempty"`
+			}{rep, dr})
 			fmt.Fprintf(e.stdout, "%s\n", b)
 		} else {
 			printHuman(e.stdout, rep, err)
+			dr.print(e.stdout)
 		}
 		if ctx.Err() != nil {
 			return exitInterrupted
@@ -72,18 +101,33 @@ func runVerify(ctx context.Context, e *env, args []string) int {
 
 // verifySource verifies one source. The error is for sources that cannot be read (the report
 // then says what was learnt); an invalid file is a report with Valid false.
-func verifySource(ctx context.Context, e *env, src string, o verifyOptions) (*rdb.Report, error) {
+// With o.load it also returns a local file holding the bytes (the source itself, or a temporary
+// copy made while verifying, which the caller removes).
+func verifySource(ctx context.Context, e *env, src string, o verifyOptions) (*rdb.Report, string, error) {
 	r, closeFn, err := openSource(ctx, e, src, o)
 	if err != nil {
-		return &rdb.Report{Warnings: []string{}, KeysByDB: map[string]int64{}, Databases: []int{}, Types: map[string]int64{}}, err
+		return &rdb.Report{Warnings: []string{}, KeysByDB: map[string]int64{}, Databases: []int{}, Types: map[string]int64{}}, "", err
 	}
 	defer closeFn()
+	file := ""
+	if o.load {
+		if _, isFile := r.(*os.File); isFile && src != "-" {
+			file = src
+		} else {
+			tmp, err := os.CreateTemp("", "cacheport-load-*.rdb")
+			if err != nil {
+				return &rdb.Report{Warnings: []string{}, KeysByDB: map[string]int64{}}, "", err
+			}
+			defer tmp.Close()
+			file, r = tmp.Name(), io.TeeReader(r, tmp)
+		}
+	}
 	rep, err := rdb.Verify(r, func(ro *rdb.Options) { ro.MaxBlob = o.maxBlob })
 	rep.Source = src
 	if err != nil {
-		return rep, fmt.Errorf("read %s: %w", src, err)
+		return rep, file, fmt.Errorf("read %s: %w", src, err)
 	}
-	return rep, nil
+	return rep, file, nil
 }
 
 func openSource(ctx context.Context, e *env, src string, o verifyOptions) (io.Reader, func(), error) {
