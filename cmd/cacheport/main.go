@@ -121,8 +121,12 @@ func run(ctx context.Context, e *env, args []string) int {
 func usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintln(w, "usage: cacheport [global flags] VERB [flags] [args]")
 	fmt.Fprintln(w, "\nverbs:")
+	width := 0
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nglobal flags:")
 	fs.SetOutput(w)
