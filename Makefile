@@ -9,7 +9,7 @@ VENV      ?= $(or $(CACHEPORT_VENV),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/cache
 export PATH := $(GOBIN):$(VENV)/bin:$(PATH)
 export CACHEPORT_SHARED ?= $(abspath $(CURDIR)/../shared)
 
-FUNCTIONS  := start-export verify-export cleanup-export grant-bucket-access audit
+FUNCTIONS  := start-export verify-export cleanup-export grant-bucket-access audit memcached-export
 LAMBDA_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 LAMBDA_FLAGS = -tags lambda.norpc -trimpath -ldflags='-s -w -buildid= -X main.version=$(VERSION)'
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -45,6 +45,8 @@ build-GrantBucketAccessFunction:
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/grant-bucket-access
 build-AuditFunction:
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/audit
+build-MemcachedExportFunction:
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/memcached-export
 
 .PHONY: lint
 lint: ## go vet, staticcheck, cfn-lint, sam validate --lint, checkov

@@ -13,9 +13,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// deployed are the functions template.yaml must hold today. Add MemcachedExport when its issue
-// puts it in the template.
-var deployed = []string{StartExport, VerifyExport, CleanupExport, GrantBucketAccess, Audit}
+// deployed are the functions template.yaml must hold.
+var deployed = []string{StartExport, VerifyExport, CleanupExport, GrantBucketAccess, Audit, MemcachedExport}
 
 // repoFile returns the path of a file at the module root (the directory holding go.mod), found by
 // walking up from the test's working directory.

@@ -146,7 +146,7 @@ func TestSDKReadOnly(t *testing.T) {
 	for _, r := range rules.Rules {
 		names = append(names, aws.ToString(r.Name))
 	}
-	if strings.Join(names, ",") != "AlertRule,CleanupExportFunctionExportEnded,StartExportFunctionExportRequested,VerifyExportFunctionExportInProgress" {
+	if strings.Join(names, ",") != "AlertRule,CleanupExportFunctionExportEnded,MemcachedExportFunctionExportRequested,StartExportFunctionExportRequested,VerifyExportFunctionExportInProgress" {
 		t.Errorf("rules on cacheport = %v", names)
 	}
 	rule, err := c.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String("VerifyExportFunctionObjectCreated")})
