@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/elasticache"
+
+	"github.com/cacheport/cacheport/shared/twin/ecsrv"
 )
 
 func runCLI(ctx context.Context, args ...string) (int, string, string) {
@@ -30,7 +32,7 @@ func TestDemoEndsWithTheCountsLine(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	if last := lines[len(lines)-1]; last != "demo: 4 exports verified, 1 failed and cleaned, 0 objects left behind" {
+	if last := lines[len(lines)-1]; last != demoCounts() {
 		t.Fatalf("last line %q\n%s", last, stdout)
 	}
 	for _, want := range []string{"snapshotting", "exporting", "verifying", "verified", "failed (snapshot-failed)", "cleaned", "abandoned", "alert to", "CACHE"} {
@@ -41,10 +43,15 @@ func TestDemoEndsWithTheCountsLine(t *testing.T) {
 	// The verified exports are on disk: each shard and its manifest.
 	man, _ := filepath.Glob(filepath.Join(out, "cacheport", "*", "*", "manifest.json"))
 	rdbs, _ := filepath.Glob(filepath.Join(out, "cacheport", "*", "*", "a1", "*.rdb"))
-	if len(man) != 4 || len(rdbs) != 5 { // carts is serverless: its object lives outside the prefix, its manifest inside
-		t.Fatalf("manifests %v, rdb files %v", man, rdbs)
+	dumps, _ := filepath.Glob(filepath.Join(out, "cacheport", "memo", "*", "a1", "node-*.mcd"))
+	wantMan, wantDumps := 4, 0
+	if ecsrv.MemcachedAvailable("") {
+		wantMan, wantDumps = 5, 2 // memo: one dump per node
 	}
-	for _, f := range rdbs {
+	if len(man) != wantMan || len(rdbs) != 5 || len(dumps) != wantDumps { // carts is serverless: its object lives outside the prefix, its manifest inside
+		t.Fatalf("manifests %v, rdb files %v, memcached dumps %v", man, rdbs, dumps)
+	}
+	for _, f := range append(rdbs, dumps...) {
 		if st, err := os.Stat(f); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", f, err)
 		}
@@ -57,9 +64,18 @@ func TestDemoWithACorruptObject(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	if !regexp.MustCompile(`solo .* failed \((checksum-mismatch|corrupt-object)\)`).MatchString(stdout) ||
-		!strings.HasSuffix(strings.TrimSpace(stdout), "demo: 4 exports verified, 1 failed and cleaned, 0 objects left behind") {
+		!strings.HasSuffix(strings.TrimSpace(stdout), demoCounts()) {
 		t.Fatalf("%s", stdout)
 	}
+}
+
+// demoCounts is the demo's last line: memo, a Memcached cluster, is exported and verified too
+// when memcached is on PATH (the twin backs its nodes with real processes).
+func demoCounts() string {
+	if ecsrv.MemcachedAvailable("") {
+		return "demo: 5 exports verified, 1 failed and cleaned, 0 objects left behind"
+	}
+	return "demo: 4 exports verified, 1 failed and cleaned, 0 objects left behind"
 }
 
 func TestDemoReportFindsProblems(t *testing.T) {

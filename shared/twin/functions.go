@@ -9,6 +9,7 @@ import (
 	"github.com/cacheport/cacheport/shared/config"
 	"github.com/cacheport/cacheport/shared/handler/audit"
 	"github.com/cacheport/cacheport/shared/handler/cleanupexport"
+	"github.com/cacheport/cacheport/shared/handler/memcachedexport"
 	"github.com/cacheport/cacheport/shared/handler/startexport"
 	"github.com/cacheport/cacheport/shared/handler/verifyexport"
 	"github.com/cacheport/cacheport/shared/telemetry"
@@ -33,6 +34,10 @@ var wirings = map[string]wiring{
 	},
 	"AuditFunction": func(t *Twin, cfg config.Config, c *awsconf.Clients, m *telemetry.Metrics, name string) handlerFunc {
 		h := audit.Wire(cfg, c, t.opts.Log.With("function", name), m, t.Clock.Now)
+		return func(ctx context.Context, p json.RawMessage) error { _, err := h.Handle(ctx, p); return err }
+	},
+	"MemcachedExportFunction": func(t *Twin, cfg config.Config, c *awsconf.Clients, m *telemetry.Metrics, name string) handlerFunc {
+		h := memcachedexport.Wire(cfg, c, t.opts.Log.With("function", name), m, t.Clock.Now)
 		return func(ctx context.Context, p json.RawMessage) error { _, err := h.Handle(ctx, p); return err }
 	},
 	"CleanupExportFunction": func(t *Twin, cfg config.Config, c *awsconf.Clients, m *telemetry.Metrics, name string) handlerFunc {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cacheport/cacheport/internal/testenv"
 	"github.com/cacheport/cacheport/shared/iam"
 	"github.com/cacheport/cacheport/shared/twin/ecsrv"
 )
@@ -16,6 +17,10 @@ import (
 var notObservable = map[string]map[string]string{
 	iam.StartExport: {
 		"elasticache:AddTagsToResource": "AWS authorises the Tags of CreateSnapshot/CreateServerlessCacheSnapshot with it; cacheport tags at creation and never calls it",
+	},
+	iam.MemcachedExport: {
+		"s3:ListBucket":            "never called: S3 needs it to answer a GetObject of a missing record with NoSuchKey rather than AccessDenied",
+		"s3:AbortMultipartUpload": "called only when a node's dump fails after its multipart upload began; no twin scenario stops a memcached node mid-dump",
 	},
 }
 
@@ -47,8 +52,18 @@ func TestIAMMatchesWhatFunctionsCall(t *testing.T) {
 	run(Options{Caches: caches, Data: ecsrv.DataGenerated,
 		Faults: []string{"snapshot-fails=payments", "export-fails-midway=ledger", "late-object=baskets"}})
 	run(Options{Caches: ecsrv.DefaultCaches(), Data: ecsrv.DataGenerated, Params: map[string]string{"TargetTag": "team=shop"}})
+	checked := []string{iam.StartExport, iam.VerifyExport, iam.CleanupExport, iam.GrantBucketAccess, iam.Audit, iam.MemcachedExport}
+	if ecsrv.MemcachedAvailable("") {
+		// memo's nodes are real memcached processes: memcached-export dumps them.
+		run(Options{Caches: ecsrv.DefaultCaches()})
+	} else if testenv.InCI() {
+		t.Fatal("memcached is missing and CI=true: apt-get install memcached (.ci/run installs it)")
+	} else {
+		t.Log("memcached is not on PATH (apt-get install memcached): memcached-export's calls are not checked")
+		checked = checked[:len(checked)-1]
+	}
 
-	for _, fn := range []string{iam.StartExport, iam.VerifyExport, iam.CleanupExport, iam.GrantBucketAccess, iam.Audit} {
+	for _, fn := range checked {
 		granted := iam.Actions(fn)
 		for a := range seen[fn] {
 			if !slices.Contains(granted, a) {

@@ -57,7 +57,9 @@ type Options struct {
 	Faults   []string  // --fault values: KIND[=PARAM]
 	Caches   []ecsrv.Cache
 	// Data picks where shard data comes from (ecsrv.DataAuto: a real redis-server when one is on
-	// PATH, else the twin's own RDB writer).
+	// PATH, else the twin's own RDB writer). Unless it is ecsrv.DataGenerated, Memcached
+	// clusters' nodes are real memcached processes when memcached is on PATH, and the Engines
+	// parameter defaults to redis,valkey,memcached so that memcached-export dumps them.
 	Data ecsrv.DataMode
 	// SnapshotDelay and ExportDelay pace the simulated lifecycles (ecsrv defaults when zero).
 	SnapshotDelay, ExportDelay time.Duration
@@ -124,7 +126,14 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Memcached clusters get real nodes when memcached can be run (not with generated data,
+	// which starts no processes), and then are exported like the others unless the parameters
+	// say which engines to export.
+	memcachedNodes := o.Data != ecsrv.DataGenerated && ecsrv.MemcachedAvailable("")
 	values := map[string]string{"AWS::Region": o.Region, "AWS::AccountId": o.Account}
+	if memcachedNodes {
+		values["Engines"] = "redis,valkey,memcached"
+	}
 	for k, v := range o.Params {
 		values[k] = v
 	}
@@ -155,7 +164,7 @@ func Start(ctx context.Context, o Options) (*Twin, error) {
 	}
 	t.EC = ecsrv.New(ecsrv.Options{Region: o.Region, Account: o.Account, Clock: t.Clock, CallLog: t.Calls, Faults: faults,
 		Events: t.Router, Bucket: t.bucket, Data: o.Data, SnapshotDelay: o.SnapshotDelay, ExportDelay: o.ExportDelay,
-		Latency: o.APILatency, ThrottleEvery: o.ThrottleEvery})
+		Latency: o.APILatency, ThrottleEvery: o.ThrottleEvery, MemcachedNodes: memcachedNodes})
 	for _, c := range o.Caches {
 		if err := t.EC.AddCache(c); err != nil {
 			t.Close()

@@ -3,9 +3,12 @@ package ecsrv
 import (
 	"context"
 	"fmt"
+	"net"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -73,6 +76,10 @@ type cache struct {
 	// backup is the cache's snapshot being made by CreateSnapshot or
 	// CreateServerlessCacheSnapshot, nil when none.
 	backup *snapshot
+	// mcAddrs are the loopback addresses of a Memcached cluster's real nodes, one per node,
+	// once started (Options.MemcachedNodes); mcMu guards them and their start.
+	mcMu    sync.Mutex
+	mcAddrs []string
 }
 
 var idRe = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{0,39}$`)
@@ -426,7 +433,7 @@ func (s *Server) describeReplicationGroups(_ context.Context, f form) (any, *api
 	return out, nil
 }
 
-func (s *Server) describeCacheClusters(_ context.Context, f form) (any, *apiError) {
+func (s *Server) describeCacheClusters(ctx context.Context, f form) (any, *apiError) {
 	size, err := f.int("MaxRecords", 100, 20, 100)
 	if err != nil {
 		return nil, err
@@ -434,6 +441,24 @@ func (s *Server) describeCacheClusters(_ context.Context, f form) (any, *apiErro
 	id := f.get("CacheClusterId")
 	show := f.bool("ShowCacheNodeInfo")
 	notInGroups := f.bool("ShowCacheClustersNotInReplicationGroups")
+	mc := map[*cache][]string{}
+	if show && s.o.MemcachedNodes {
+		s.mu.Lock()
+		var memcached []*cache
+		for _, c := range s.caches {
+			if c.spec.Kind == KindMemcached && (id == "" || id == c.spec.ID) {
+				memcached = append(memcached, c)
+			}
+		}
+		s.mu.Unlock()
+		for _, c := range memcached {
+			addrs, err := s.memcachedAddrs(ctx, c)
+			if err != nil {
+				return nil, errf(500, "InternalFailure", "%v", err)
+			}
+			mc[c] = addrs
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	type member struct {
@@ -468,7 +493,15 @@ func (s *Server) describeCacheClusters(_ context.Context, f form) (any, *apiErro
 	}
 	out := cacheClustersResult{Marker: next}
 	for _, m := range p {
-		out.CacheClusters = append(out.CacheClusters, s.xmlCacheCluster(m.c, m.id, show))
+		x := s.xmlCacheCluster(m.c, m.id, show)
+		for i, addr := range mc[m.c] {
+			if i < len(x.CacheNodes) {
+				host, port, _ := net.SplitHostPort(addr)
+				x.CacheNodes[i].Endpoint.Address = host
+				x.CacheNodes[i].Endpoint.Port, _ = strconv.Atoi(port)
+			}
+		}
+		out.CacheClusters = append(out.CacheClusters, x)
 	}
 	return out, nil
 }

@@ -124,6 +124,15 @@ type Options struct {
 	RedisKeys int
 	// RedisServer is the redis-server program (default: "redis-server" on PATH).
 	RedisServer string
+	// MemcachedNodes backs every node of a Memcached cluster with a real memcached on loopback
+	// (MemcachedServer), started and filled with MemcachedKeys keys (default
+	// DefaultMemcachedKeys) by the first DescribeCacheClusters that shows node info, which then
+	// reports each node's real address as its endpoint. Off: node endpoints are made-up host
+	// names with nothing behind them. Close stops the processes.
+	MemcachedNodes bool
+	MemcachedKeys  int
+	// MemcachedServer is the memcached program (default: "memcached" on PATH).
+	MemcachedServer string
 
 	// ServerlessKey names the object of shard (1-based) of a serverless export of snapshot.
 	// Default: SNAPSHOT-0001.rdb, ... (AWS's naming is unconfirmed: it starts with the name).
