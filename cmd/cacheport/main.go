@@ -41,6 +41,7 @@ var commands = []command{
 	{"describe-export-tasks", "describe exports from their records (AWS describe-* shape with --json)", runDescribeExportTasks},
 	{"cancel-export-task", "cancel an export that is not verified and remove what it wrote", runCancelExportTask},
 	{"list-exports", "list the exports, newest first (--cache ID for one cache)", runListExports},
+	{"memcached", "dump memcached servers to S3 (dump) or load a dump into a server (restore)", runMemcached},
 	{"doctor", "check the bucket, ElastiCache's access, events and rules; --fix the safe ones", runDoctor},
 	{"demo", "run the export -> verify -> cleanup cycle against the local AWS twin", runDemo},
 	{"sandbox", "serve the local AWS twin with cacheport's functions running, until interrupted", runSandbox},

@@ -316,43 +316,56 @@ func (x *Exporter) dumpAll(ctx context.Context, e *export.Export, nodes []memcac
 	return &Result{Cache: e.Cache.ID, ExportID: e.ExportID, Outcome: OutcomeDumped, Stage: string(e.Stage), Nodes: results}
 }
 
-// dumpNode streams one node's dump into a multipart upload to key. A failed dump fails the
-// upload, which the uploader then aborts: no object, and no parts left behind.
+// dumpNode streams one node's dump into key (DumpToS3) and reports it.
 func (x *Exporter) dumpNode(ctx context.Context, n memcached.Node, key string, o memcached.Options) NodeResult {
 	res := NodeResult{Node: n.Name, Key: key}
+	st, err := DumpToS3(ctx, x.s3, x.opts.Bucket, key, n, o, x.opts.PartSize, x.opts.UploadConcurrency)
+	res.Keys, res.Vanished, res.ValueBytes, res.DurationMS = st.Dumped, st.Vanished, st.ValueBytes, st.Duration.Milliseconds()
+	if err != nil {
+		res.Err = err.Error()
+		x.log.Warn("memcached node dump failed", "node", n.Name, "addr", n.Addr, "key", key, "error", res.Err)
+	}
+	return res
+}
+
+// DumpToS3 dumps node n (memcached.Dump, with o) into the object bucket/key through a
+// multipart upload of partSize parts (at least 5 MiB; 0: DefaultPartSize), uploadConcurrency
+// at a time (0: 1), so memory stays about partSize × (uploadConcurrency + 1). A dump that fails
+// fails the upload, which is then aborted: no object and no parts are left behind. The error
+// names the node (a *memcached.Error) or the upload.
+func DumpToS3(ctx context.Context, api S3API, bucket, key string, n memcached.Node, o memcached.Options, partSize int64, uploadConcurrency int) (memcached.DumpStats, error) {
+	if partSize < manager.MinUploadPartSize {
+		partSize = DefaultPartSize
+	}
 	pr, pw := io.Pipe()
 	//lint:ignore SA1019 feature/s3/manager is the transfer manager in go.mod (transfermanager is not)
-	up := manager.NewUploader(x.s3, func(u *manager.Uploader) {
-		u.PartSize = x.opts.PartSize
-		u.Concurrency = x.opts.UploadConcurrency
+	up := manager.NewUploader(api, func(u *manager.Uploader) {
+		u.PartSize = partSize
+		u.Concurrency = max(uploadConcurrency, 1)
 		u.LeavePartsOnError = false
 	})
 	upErr := make(chan error, 1)
 	go func() {
 		//lint:ignore SA1019 as NewUploader above
-		_, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String(x.opts.Bucket), Key: aws.String(key), Body: pr, ContentType: aws.String(ContentType)})
+		_, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: pr, ContentType: aws.String(ContentType)})
 		// A dump still writing learns that the upload is over.
 		pr.CloseWithError(cmpErr(err, errUploadEnded))
 		upErr <- err
 	}()
-	st, err := x.dumpTo(ctx, n, pw, o)
+	st, err := dumpTo(ctx, n, pw, o)
 	if err != nil {
 		pw.CloseWithError(err)
 	} else {
 		pw.Close()
 	}
 	uerr := <-upErr
-	res.Keys, res.Vanished, res.ValueBytes, res.DurationMS = st.Dumped, st.Vanished, st.ValueBytes, st.Duration.Milliseconds()
 	switch {
 	case err != nil:
-		res.Err = err.Error()
+		return st, err
 	case uerr != nil:
-		res.Err = fmt.Sprintf("upload %s: %v", key, uerr)
+		return st, fmt.Errorf("upload s3://%s/%s: %w", bucket, key, uerr)
 	}
-	if res.Err != "" {
-		x.log.Warn("memcached node dump failed", "node", n.Name, "addr", n.Addr, "key", key, "error", res.Err)
-	}
-	return res
+	return st, nil
 }
 
 var errUploadEnded = errors.New("upload ended")
@@ -364,7 +377,7 @@ func cmpErr(err, def error) error {
 	return def
 }
 
-func (x *Exporter) dumpTo(ctx context.Context, n memcached.Node, w io.Writer, o memcached.Options) (memcached.DumpStats, error) {
+func dumpTo(ctx context.Context, n memcached.Node, w io.Writer, o memcached.Options) (memcached.DumpStats, error) {
 	now := time.Now
 	if o.Now != nil {
 		now = o.Now
