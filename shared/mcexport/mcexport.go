@@ -394,7 +394,18 @@ func (x *Exporter) fail(ctx context.Context, e *export.Export, why export.Error,
 	x.metrics.Count("ExportsFailed", 1, map[string]string{"Reason": why.Code})
 	x.log.Warn("export failed", "export_id", e.ExportID, "cache", e.Cache.ID, "reason", why.Code, "detail", why.Message)
 	res := &Result{Cache: e.Cache.ID, ExportID: e.ExportID, Outcome: OutcomeFailed, Reason: why.Code, Nodes: nodes}
-	if err := x.m.Fail(ctx, e, why); err != nil {
+	err := x.m.Fail(ctx, e, why)
+	for try := 0; try < 3 && errors.Is(err, export.ErrConflict); try++ {
+		// verify-export checkpoints the record while the dump runs (objects missing so far):
+		// fail the export as it is now, if it is still this attempt's and exporting.
+		fresh, lerr := x.m.Load(ctx, e.Key)
+		if lerr != nil || fresh.Attempt != e.Attempt || fresh.Stage != export.StageExporting {
+			break
+		}
+		*e = *fresh
+		err = x.m.Fail(ctx, e, why)
+	}
+	if err != nil {
 		var pe *export.PublishError
 		switch {
 		case errors.Is(err, export.ErrConflict):

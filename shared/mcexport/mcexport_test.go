@@ -21,6 +21,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ectypes "github.com/aws/aws-sdk-go-v2/service/elasticache/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cacheport/cacheport/internal/fakes"
@@ -272,6 +273,43 @@ func TestDumpFailureFailsTheExport(t *testing.T) {
 	}
 	if r.s3.open() != 0 {
 		t.Errorf("%d multipart uploads left open", r.s3.open())
+	}
+}
+
+// checkpointingBus saves a change to the record when Export Started is published, as
+// verify-export does while the dump runs: the record's ETag moves under memcached-export.
+type checkpointingBus struct {
+	*fakes.Bus
+	m   *export.Machine
+	key string
+}
+
+func (b *checkpointingBus) PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, opts ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error) {
+	out, err := b.Bus.PutEvents(ctx, in, opts...)
+	if aws.ToString(in.Entries[0].DetailType) == export.DetailStarted {
+		e, lerr := b.m.Load(ctx, b.key)
+		if lerr == nil {
+			_ = b.m.Save(ctx, e, func(r *export.Record) { r.Checkpoint = map[string]string{"missing_since": "x"} })
+		}
+	}
+	return out, err
+}
+
+func TestDumpFailureFailsTheExportVerifyMoved(t *testing.T) {
+	dead := net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreePort(t)))
+	r := newRig(t, dead)
+	bus := &checkpointingBus{Bus: r.bus}
+	r.m = export.NewMachine(export.NewStore(r.s3, "exports"), export.NewPublisher(bus, "cacheport"))
+	bus.m = r.m
+	r.x = New(Options{Bucket: "exports", SpoolDir: t.TempDir()}, r.ec, r.s3, r.m, nil, nil)
+	e := r.begin(t, export.KindMemcached)
+	bus.key = e.Key
+	res, err := r.x.Requested(context.Background(), export.DetailOf(&e.Record, e.Key))
+	if err != nil || res.Outcome != OutcomeFailed {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if e, _ = r.m.Load(context.Background(), e.Key); e.Stage != export.StageFailed || e.Checkpoint["missing_since"] != "x" {
+		t.Errorf("record: stage %s checkpoint %v", e.Stage, e.Checkpoint)
 	}
 }
 
