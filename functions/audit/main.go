@@ -5,32 +5,12 @@
 package main
 
 import (
-	"context"
-	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/cacheport/cacheport/shared/awsconf"
-	"github.com/cacheport/cacheport/shared/config"
+	"github.com/cacheport/cacheport/shared/boot"
 	handler "github.com/cacheport/cacheport/shared/handler/audit"
-	"github.com/cacheport/cacheport/shared/telemetry"
 )
 
-const name = "audit"
-
 func main() {
-	cfg, err := config.Load(os.Getenv)
-	log := telemetry.NewLogger(os.Stdout, cfg.LogLevel, name)
-	if err != nil {
-		log.Error("invalid configuration", "error", err)
-		os.Exit(1)
-	}
-	clients, err := awsconf.Load(context.Background(), awsconf.Settings{})
-	if err != nil {
-		log.Error("aws configuration", "error", err)
-		os.Exit(1)
-	}
-	h := handler.Wire(cfg, clients, log, telemetry.NewMetrics(os.Stdout, name), time.Now)
-	lambda.Start(h.Handle)
+	boot.Run("audit", func(e boot.Env) any { return handler.Wire(e.Config, e.Clients, e.Log, e.Metrics, time.Now).Handle })
 }
