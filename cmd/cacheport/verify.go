@@ -109,9 +109,20 @@ func verifySource(ctx context.Context, e *env, src string, o verifyOptions) (*rd
 		return &rdb.Report{Warnings: []string{}, KeysByDB: map[string]int64{}, Databases: []int{}, Types: map[string]int64{}}, "", err
 	}
 	defer closeFn()
+	var total int64
+	switch rd := r.(type) {
+	case *os.File:
+		if st, err := rd.Stat(); err == nil && st.Mode().IsRegular() {
+			total = st.Size()
+		}
+	case *s3read.Reader:
+		total = rd.Size()
+	}
+	r, stop := withProgress(r, e.stderr, "verify "+src, total)
+	defer stop()
 	file := ""
 	if o.load {
-		if _, isFile := r.(*os.File); isFile && src != "-" {
+		if !strings.HasPrefix(src, "s3://") && src != "-" {
 			file = src
 		} else {
 			tmp, err := os.CreateTemp("", "cacheport-load-*.rdb")
