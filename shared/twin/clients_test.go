@@ -32,7 +32,9 @@ func TestRealClientsThroughTheEdge(t *testing.T) {
 		}
 		return string(out)
 	}
-	var rgs struct{ ReplicationGroups []struct{ ReplicationGroupId string } }
+	var rgs struct {
+		ReplicationGroups []struct{ ReplicationGroupId string }
+	}
 	if err := json.Unmarshal([]byte(cli("elasticache", "describe-replication-groups")), &rgs); err != nil || len(rgs.ReplicationGroups) < 2 {
 		t.Fatalf("describe-replication-groups: %+v %v", rgs, err)
 	}

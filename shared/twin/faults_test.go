@@ -26,6 +26,11 @@ func TestEveryFaultKind(t *testing.T) {
 		{fault: "snapshot-fails=orders", want: map[string]export.Stage{"orders": export.StageAbandoned}, reasons: []string{"snapshot-failed"}},
 		{fault: "export-fails-midway=sessions", want: map[string]export.Stage{"sessions": export.StageAbandoned}, reasons: []string{"missing-object", "truncated-object"}},
 		{fault: "corrupt-object=solo", want: map[string]export.Stage{"solo": export.StageAbandoned}, reasons: []string{"checksum-mismatch", "corrupt-object"}},
+		{fault: "corrupt-object=orders", want: map[string]export.Stage{"orders": export.StageAbandoned}, reasons: []string{"checksum-mismatch", "corrupt-object"}},
+		{fault: "corrupt-object=carts", want: map[string]export.Stage{"carts": export.StageAbandoned}, reasons: []string{"checksum-mismatch", "corrupt-object"}},
+		{fault: "export-fails-midway=orders", want: map[string]export.Stage{"orders": export.StageAbandoned}, reasons: []string{"missing-object", "truncated-object"}},
+		{fault: "export-fails-midway=carts", want: map[string]export.Stage{"carts": export.StageAbandoned}, reasons: []string{"export-failed", "missing-object", "truncated-object"}}, // serverless: AWS says so with Snapshot Export Failed
+		{fault: "missing-object=carts", want: map[string]export.Stage{"carts": export.StageAbandoned}, reasons: []string{"missing-object", "no-objects"}},
 		{fault: "missing-object=sessions", want: map[string]export.Stage{"sessions": export.StageAbandoned}, reasons: []string{"missing-object"}},
 		{fault: "late-object=orders", run: 6 * time.Hour, want: map[string]export.Stage{"orders": export.StageAbandoned}, reasons: []string{"missing-object"}},
 		{fault: "export-stuck=solo", run: 9 * time.Hour, want: map[string]export.Stage{"solo": export.StageFailed}, reasons: []string{"export-stuck"}, keepsSnapshot: true},

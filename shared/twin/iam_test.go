@@ -19,7 +19,7 @@ var notObservable = map[string]map[string]string{
 		"elasticache:AddTagsToResource": "AWS authorises the Tags of CreateSnapshot/CreateServerlessCacheSnapshot with it; cacheport tags at creation and never calls it",
 	},
 	iam.MemcachedExport: {
-		"s3:ListBucket":            "never called: S3 needs it to answer a GetObject of a missing record with NoSuchKey rather than AccessDenied",
+		"s3:ListBucket":           "never called: S3 needs it to answer a GetObject of a missing record with NoSuchKey rather than AccessDenied",
 		"s3:AbortMultipartUpload": "called only when a node's dump fails after its multipart upload began; no twin scenario stops a memcached node mid-dump",
 	},
 }
