@@ -2,6 +2,7 @@ package rdb
 
 import (
 	"crypto/sha256"
+	"encoding"
 	"hash"
 	"io"
 )
@@ -18,9 +19,11 @@ const (
 )
 
 // input is the parser's view of the file: a window into one of numBufs fixed buffers that it
-// refills itself (no per-byte interface calls), feeding a hasher goroutine on the other core:
-// SHA-256 of every fresh chunk, and CRC-64 of the bytes the parser has consumed, up to the cut
-// it sets after the EOF opcode (a file may carry bytes after its trailer, which servers ignore).
+// refills itself (no per-byte interface calls), feeding two hashing goroutines: SHA-256 of the
+// bytes the parser has consumed (and, at the end, of every byte read), and CRC-64 of the consumed
+// bytes up to the cut it sets after the EOF opcode (a file may carry bytes after its trailer,
+// which servers ignore). Both hash consumed bytes, not fresh ones, so that at a key boundary
+// their states cover exactly the bytes before the parser's offset (see snapshot).
 type input struct {
 	r     io.Reader
 	bufs  [numBufs][]byte
@@ -32,14 +35,16 @@ type input struct {
 	eof   bool
 	rerr  error // a read error other than io.EOF; sticky
 	h     *hasher
-	// crcFrom is where in buf the bytes not yet handed over for CRC begin; crcCut stops CRC.
+	// crcFrom and shaFrom are where in buf the bytes not yet handed over for CRC and SHA-256
+	// begin; crcCut stops CRC.
 	crcFrom int
+	shaFrom int
 	crcCut  bool
 }
 
 func (in *input) init(r io.Reader) {
 	in.r = r
-	in.h = newHasher()
+	in.h, _ = newHasher(0, nil, 0)
 }
 
 // offset returns the file offset of the next unread byte.
@@ -91,16 +96,34 @@ func (in *input) refill(need int) {
 			break
 		}
 	}
-	// Every refill hands one message (possibly empty) to the hasher, so that fills and
-	// buffer rotation stay in step.
-	in.h.sha.ch <- chunk{b: nb[rem:got], acked: true}
+	// Every refill hands one message (possibly empty) to each lane, so that fills and buffer
+	// rotation stay in step: the bytes of the old buffer the parser consumed.
+	in.h.sha.ch <- chunk{b: in.buf[in.shaFrom:in.pos], acked: true}
 	seg := chunk{acked: true}
 	if !in.crcCut {
 		seg.b = in.buf[in.crcFrom:in.pos]
 	}
 	in.h.crc.ch <- seg
 	in.fills++
-	in.cur, in.buf, in.pos, in.crcFrom = next, nb[:got], 0, 0
+	in.cur, in.buf, in.pos, in.crcFrom, in.shaFrom = next, nb[:got], 0, 0, 0
+}
+
+// snapshot hands the consumed bytes not yet covered to both lanes, waits until they have hashed
+// them, and returns their states, which then cover exactly the bytes before offset().
+func (in *input) snapshot() (crc uint64, sha []byte, err error) {
+	in.h.sha.ch <- chunk{b: in.buf[in.shaFrom:in.pos], synced: true}
+	in.shaFrom = in.pos
+	seg := chunk{synced: true}
+	if !in.crcCut {
+		seg.b = in.buf[in.crcFrom:in.pos]
+		in.crcFrom = in.pos
+	}
+	in.h.crc.ch <- seg
+	<-in.h.sha.synced
+	<-in.h.crc.synced
+	// The lanes are idle until the next message: their states can be read here.
+	sha, err = in.h.digest.(encoding.BinaryMarshaler).MarshalBinary()
+	return in.h.sum, sha, err
 }
 
 // cutCRC hands the consumed bytes not yet covered to the hasher and stops CRC there.
@@ -165,14 +188,16 @@ func (in *input) drain() error {
 	return in.rerr
 }
 
-// finish stops the hasher after it has hashed everything read so far and returns its sums.
-// It is safe to call more than once.
+// finish stops the hasher after it has hashed everything read so far (SHA-256 takes the bytes
+// read but not consumed too) and returns its sums. It is safe to call more than once.
 func (in *input) finish() *hasher {
 	if in.h == nil {
 		return nil
 	}
 	if !in.h.closed {
 		in.h.closed = true
+		in.h.sha.ch <- chunk{b: in.buf[in.shaFrom:]}
+		in.shaFrom = len(in.buf)
 		in.h.sha.close()
 		in.h.crc.close()
 	}
@@ -180,10 +205,12 @@ func (in *input) finish() *hasher {
 }
 
 // chunk is one message to a hashing lane; acked messages (one per refill) are acknowledged,
-// so that the parser knows when a buffer is free again.
+// so that the parser knows when a buffer is free again; synced ones are answered on synced,
+// for a snapshot.
 type chunk struct {
-	b     []byte
-	acked bool
+	b      []byte
+	acked  bool
+	synced bool
 }
 
 // lane is one hashing goroutine and its channels.
@@ -191,6 +218,7 @@ type lane struct {
 	ch       chan chunk
 	done     chan struct{}
 	finished chan struct{}
+	synced   chan struct{}
 	acked    int
 }
 
@@ -199,6 +227,7 @@ func newLane(h func([]byte)) *lane {
 		ch:       make(chan chunk, numBufs+1),
 		done:     make(chan struct{}, numBufs+1),
 		finished: make(chan struct{}),
+		synced:   make(chan struct{}),
 	}
 	go func() {
 		defer close(l.finished)
@@ -206,6 +235,9 @@ func newLane(h func([]byte)) *lane {
 			h(c.b)
 			if c.acked {
 				l.done <- struct{}{}
+			}
+			if c.synced {
+				l.synced <- struct{}{}
 			}
 		}
 	}()
@@ -236,12 +268,19 @@ type hasher struct {
 	total  int64
 }
 
-func newHasher() *hasher {
-	h := &hasher{digest: sha256.New()}
+// newHasher starts the lanes from a state: the CRC-64 and marshalled SHA-256 of the first total
+// bytes (none for a new file).
+func newHasher(crc uint64, sha []byte, total int64) (*hasher, error) {
+	h := &hasher{digest: sha256.New(), sum: crc, total: total}
+	if sha != nil {
+		if err := h.digest.(encoding.BinaryUnmarshaler).UnmarshalBinary(sha); err != nil {
+			return nil, err
+		}
+	}
 	h.sha = newLane(func(b []byte) {
 		h.total += int64(len(b))
 		h.digest.Write(b)
 	})
 	h.crc = newLane(func(b []byte) { h.sum = crc64Update(h.sum, b) })
-	return h
+	return h, nil
 }

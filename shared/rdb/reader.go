@@ -116,15 +116,20 @@ type Reader struct {
 
 // NewReader returns a Reader over r. The optional functions adjust the default Options.
 func NewReader(r io.Reader, optFns ...func(*Options)) *Reader {
-	p := &Reader{opts: Options{MaxBlob: DefaultMaxBlob, MaxWarnings: defaultMaxWarnings}}
-	for _, f := range optFns {
-		f(&p.opts)
-	}
-	if p.opts.MaxBlob <= 0 {
-		p.opts.MaxBlob = DefaultMaxBlob
-	}
+	p := &Reader{opts: readerOptions(optFns)}
 	p.in.init(r)
 	return p
+}
+
+func readerOptions(optFns []func(*Options)) Options {
+	o := Options{MaxBlob: DefaultMaxBlob, MaxWarnings: defaultMaxWarnings}
+	for _, f := range optFns {
+		f(&o)
+	}
+	if o.MaxBlob <= 0 {
+		o.MaxBlob = DefaultMaxBlob
+	}
+	return o
 }
 
 // Header returns the dialect and version; it is zero until the first call to Next.

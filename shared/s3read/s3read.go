@@ -35,6 +35,9 @@ const (
 type Options struct {
 	PartSize int64 // bytes per ranged GET; default DefaultPartSize
 	Parts    int   // ranged GETs in flight (and buffers held); default DefaultParts
+	// Offset is where in the object reading starts (to resume a read); default 0. An offset past
+	// the object's end is an error.
+	Offset int64
 }
 
 // ErrChanged means the object's ETag no longer matches the one seen when the reader opened it.
@@ -84,6 +87,9 @@ func Open(ctx context.Context, api API, bucket, key string, optFns ...func(*Opti
 	if err != nil {
 		return nil, fmt.Errorf("head s3://%s/%s: %w", bucket, key, err)
 	}
+	if size := aws.ToInt64(head.ContentLength); opts.Offset < 0 || opts.Offset > size {
+		return nil, fmt.Errorf("s3://%s/%s: start offset %d outside the object's %d bytes", bucket, key, opts.Offset, size)
+	}
 	r := &Reader{
 		api: api, bucket: bucket, key: key,
 		etag: aws.ToString(head.ETag), size: aws.ToInt64(head.ContentLength), opts: opts,
@@ -109,7 +115,7 @@ func (r *Reader) ETag() string { return r.etag }
 func (r *Reader) launch() {
 	defer close(r.launcherDone)
 	defer close(r.queue)
-	for off := int64(0); off < r.size; off += r.opts.PartSize {
+	for off := r.opts.Offset; off < r.size; off += r.opts.PartSize {
 		var buf []byte
 		select {
 		case buf = <-r.free:
@@ -167,7 +173,7 @@ func (r *Reader) fetch(p *part) {
 	}
 }
 
-// Read delivers the object's bytes in order.
+// Read delivers the object's bytes in order, from Options.Offset on.
 func (r *Reader) Read(b []byte) (int, error) {
 	if r.err != nil {
 		return 0, r.err

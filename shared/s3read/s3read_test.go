@@ -111,6 +111,49 @@ func TestReadInOrder(t *testing.T) {
 	}
 }
 
+// TestOffset reads from a start offset: exactly the object's bytes from there, in ranged GETs
+// conditioned on the ETag; an offset past the end is refused at Open.
+func TestOffset(t *testing.T) {
+	for _, off := range []int64{0, 1, 999, 1000, 4321, 12344, 12345} {
+		t.Run(fmt.Sprint(off), func(t *testing.T) {
+			f := &fakeS3{data: object(12345), etag: `"v1"`}
+			r, err := Open(context.Background(), f, "b", "k", func(o *Options) { o.PartSize, o.Parts, o.Offset = 1000, 3, off })
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			got, err := io.ReadAll(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, f.data[off:]) {
+				t.Fatalf("read %d bytes, want the %d from offset %d", len(got), len(f.data)-int(off), off)
+			}
+			if want := (12345 - off + 999) / 1000; int64(f.gets.Load()) != want {
+				t.Errorf("%d GETs, want %d", f.gets.Load(), want)
+			}
+		})
+	}
+	t.Run("changed since", func(t *testing.T) {
+		f := &fakeS3{data: object(5000), etag: `"v1"`, changeAfter: 1}
+		r, err := Open(context.Background(), f, "b", "k", func(o *Options) { o.PartSize, o.Parts, o.Offset = 1000, 1, 2500 })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		if _, err := io.Copy(io.Discard, r); !errors.Is(err, ErrChanged) {
+			t.Fatalf("read from 2500 of an object that changed: %v, want ErrChanged", err)
+		}
+	})
+	for _, off := range []int64{-1, 12346} {
+		f := &fakeS3{data: object(12345), etag: `"v1"`}
+		if r, err := Open(context.Background(), f, "b", "k", func(o *Options) { o.Offset = off }); err == nil {
+			r.Close()
+			t.Errorf("Open at offset %d of 12345 bytes succeeded", off)
+		}
+	}
+}
+
 // TestParallel checks that parts are really fetched concurrently.
 func TestParallel(t *testing.T) {
 	f := &fakeS3{data: object(8000), etag: `"v1"`, delay: 20 * time.Millisecond}

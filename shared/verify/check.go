@@ -35,7 +35,10 @@ const (
 	cpMissingSince = "missing_since"
 	cpMissingSeen  = "missing_seen"
 	cpProofPrefix  = "proof:"
-	cpStartedAt    = "verify_started_at"
+	// cpPartialPrefix names the RDB verifier's checkpoint inside an object not proven yet
+	// (rdb.Checkpoint's JSON), from which the next invocation resumes.
+	cpPartialPrefix = "partial:"
+	cpStartedAt     = "verify_started_at"
 )
 
 // step moves one export on: from exporting to verifying once every object is there, then

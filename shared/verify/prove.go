@@ -26,10 +26,18 @@ import (
 // handing over early).
 const assumedRate = 50 << 20
 
+// Deadline checks while an object is proven: every checkKeys keys or checkBytes bytes, whichever
+// comes first, so that the check costs nothing beside the parse and a slow key cannot run late.
+const (
+	checkKeys  = 4096
+	checkBytes = 8 << 20
+)
+
 // prove proves every object of a verifying export not proven yet, checkpointing each proof in the
-// record. When the invocation's deadline draws near it hands over (Export Verifying) instead of
-// starting an object it cannot finish. When all are proven it writes the manifest and moves the
-// export to verified.
+// record. When the invocation's deadline draws near it hands over (Export Verifying): before
+// starting an object it cannot finish, or inside one, at a key boundary, with the RDB verifier's
+// checkpoint saved in the record, from which the next invocation resumes with a ranged read.
+// When all are proven it writes the manifest and moves the export to verified.
 func (v *Verifier) prove(ctx context.Context, e *export.Export) Result {
 	res := Result{ExportID: e.ExportID, Cache: e.Cache.ID}
 	objs := append([]export.Object(nil), e.Objects...)
@@ -39,18 +47,34 @@ func (v *Verifier) prove(ctx context.Context, e *export.Export) Result {
 		if _, done := e.Checkpoint[cpProofPrefix+o.Key]; done {
 			continue
 		}
-		if provedHere > 0 && !v.fits(ctx, o.Size) {
-			if err := v.m.Publish(ctx, e, export.DetailVerifying); err != nil {
-				return v.errResult(e, err)
-			}
-			v.log.Info("verification handed over", "export_id", e.ExportID, "proved", provedHere, "next", o.Key)
-			res.Outcome, res.Stage, res.Object = OutcomeHandedOn, string(e.Stage), o.Key
-			return res
+		partial := v.partial(e, o)
+		from := int64(0)
+		if partial != nil {
+			from = partial.Offset
+		}
+		if provedHere > 0 && !v.fits(ctx, o.Size-from) {
+			return v.handOver(ctx, e, res, o, provedHere)
 		}
 		t0 := time.Now()
-		proof, damage := v.proveObject(ctx, e, o)
+		proof, next, damage := v.proveObject(ctx, e, o, partial)
 		if damage != nil {
 			return v.fail(ctx, e, *damage)
+		}
+		if next != nil {
+			b, _ := json.Marshal(next)
+			err := v.m.Save(ctx, e, func(r *export.Record) {
+				if r.Checkpoint == nil {
+					r.Checkpoint = map[string]string{}
+				}
+				r.Checkpoint[cpPartialPrefix+o.Key] = string(b)
+			})
+			if err != nil {
+				return v.moveErr(e, err, OutcomeVerifying)
+			}
+			v.metrics.Emit("BytesVerified", float64(next.Offset-from), "Bytes", nil)
+			v.metrics.Emit("VerifySeconds", time.Since(t0).Seconds(), "Seconds", nil)
+			v.log.Info("object checkpointed", "export_id", e.ExportID, "key", o.Key, "from", from, "offset", next.Offset, "bytes", o.Size, "keys", next.Counts.Keys, "seconds", time.Since(t0).Seconds())
+			return v.handOver(ctx, e, res, o, provedHere)
 		}
 		b, _ := json.Marshal(proof)
 		err := v.m.Save(ctx, e, func(r *export.Record) {
@@ -58,17 +82,49 @@ func (v *Verifier) prove(ctx context.Context, e *export.Export) Result {
 				r.Checkpoint = map[string]string{}
 			}
 			r.Checkpoint[cpProofPrefix+o.Key] = string(b)
+			delete(r.Checkpoint, cpPartialPrefix+o.Key)
 		})
 		if err != nil {
 			return v.moveErr(e, err, OutcomeVerifying)
 		}
 		provedHere++
 		v.metrics.Count("ObjectsVerified", 1, nil)
-		v.metrics.Emit("BytesVerified", float64(o.Size), "Bytes", nil)
+		v.metrics.Emit("BytesVerified", float64(o.Size-from), "Bytes", nil)
 		v.metrics.Emit("VerifySeconds", time.Since(t0).Seconds(), "Seconds", nil)
-		v.log.Info("object proven", "export_id", e.ExportID, "key", o.Key, "bytes", o.Size, "keys", proof.Keys, "checksum", proof.Checksum, "seconds", time.Since(t0).Seconds())
+		v.log.Info("object proven", "export_id", e.ExportID, "key", o.Key, "bytes", o.Size, "from", from, "keys", proof.Keys, "checksum", proof.Checksum, "seconds", time.Since(t0).Seconds())
 	}
 	return v.finish(ctx, e)
+}
+
+// handOver publishes Export Verifying so that another invocation goes on with o.
+func (v *Verifier) handOver(ctx context.Context, e *export.Export, res Result, o export.Object, provedHere int) Result {
+	if err := v.m.Publish(ctx, e, export.DetailVerifying); err != nil {
+		return v.errResult(e, err)
+	}
+	v.log.Info("verification handed over", "export_id", e.ExportID, "proved", provedHere, "next", o.Key)
+	res.Outcome, res.Stage, res.Object = OutcomeHandedOn, string(e.Stage), o.Key
+	return res
+}
+
+// partial returns the checkpoint an earlier invocation saved inside o, or nil. One that does not
+// decode is dropped: the object is then proven from its start.
+func (v *Verifier) partial(e *export.Export, o export.Object) *rdb.Checkpoint {
+	raw, ok := e.Checkpoint[cpPartialPrefix+o.Key]
+	if !ok || strings.HasSuffix(o.Key, MemcachedSuffix) {
+		return nil
+	}
+	var cp rdb.Checkpoint
+	if err := json.Unmarshal([]byte(raw), &cp); err != nil {
+		v.log.Warn("checkpoint inside an object does not decode; proving it from the start", "export_id", e.ExportID, "key", o.Key, "error", err)
+		return nil
+	}
+	return &cp
+}
+
+// late reports whether the invocation must stop now to keep its headroom.
+func (v *Verifier) late(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < v.opts.Headroom
 }
 
 // fits reports whether an object of size bytes can be proven before the invocation's deadline,
@@ -82,21 +138,40 @@ func (v *Verifier) fits(ctx context.Context, size int64) bool {
 	return time.Until(dl) > need
 }
 
-// proveObject streams one object through the RDB verifier. A read error is retried once before
-// it counts, and is reported as a read failure, not as damage.
-func (v *Verifier) proveObject(ctx context.Context, e *export.Export, o export.Object) (ObjectProof, *export.Error) {
+// proveObject streams one object through the RDB verifier, from its start or from cp. When the
+// invocation's deadline draws near it stops at a key boundary and returns the checkpoint to go
+// on from instead of a proof. A read error is retried once before it counts, and is reported as
+// a read failure, not as damage.
+func (v *Verifier) proveObject(ctx context.Context, e *export.Export, o export.Object, cp *rdb.Checkpoint) (ObjectProof, *rdb.Checkpoint, *export.Error) {
 	if strings.HasSuffix(o.Key, MemcachedSuffix) {
-		return v.proveDump(ctx, e, o)
+		proof, damage := v.proveDump(ctx, e, o)
+		return proof, nil, damage
 	}
 	var rep *rdb.Report
+	var next *rdb.Checkpoint
 	var err error
 	for try := 0; try < 2; try++ {
-		rep, err = v.readAndVerify(ctx, o)
+		rep, next, err = v.readAndVerify(ctx, o, cp)
+		if cp != nil && errors.Is(err, rdb.ErrCheckpoint) {
+			v.log.Warn("checkpoint inside an object refused; proving it from the start", "export_id", e.ExportID, "key", o.Key, "error", err)
+			cp = nil
+			try--
+			continue
+		}
 		if err == nil || errors.Is(err, s3read.ErrChanged) || ctx.Err() != nil {
 			break
 		}
 		v.log.Warn("read failed; retrying once", "export_id", e.ExportID, "key", o.Key, "error", err)
 	}
+	if err == nil && next != nil {
+		return ObjectProof{}, next, nil
+	}
+	proof, damage := rdbProof(o, rep, err)
+	return proof, nil, damage
+}
+
+// rdbProof turns the RDB verifier's verdict on o into its proof or the failure it means.
+func rdbProof(o export.Object, rep *rdb.Report, err error) (ObjectProof, *export.Error) {
 	switch {
 	case errors.Is(err, s3read.ErrChanged), errors.Is(err, errETagChanged):
 		return ObjectProof{}, &export.Error{Code: CodeObjectChanged, Object: o.Key, Message: fmt.Sprintf("%s changed after the export recorded it: %v", o.Key, err)}
@@ -158,7 +233,7 @@ func (v *Verifier) proveDump(ctx context.Context, e *export.Export, o export.Obj
 }
 
 func (v *Verifier) readDump(ctx context.Context, o export.Object) (mcdump.Report, error) {
-	r, err := v.open(ctx, o)
+	r, err := v.open(ctx, o, 0)
 	if err != nil {
 		return mcdump.Report{}, err
 	}
@@ -168,23 +243,44 @@ func (v *Verifier) readDump(ctx context.Context, o export.Object) (mcdump.Report
 
 var errETagChanged = errors.New("etag differs from the one recorded")
 
-func (v *Verifier) readAndVerify(ctx context.Context, o export.Object) (*rdb.Report, error) {
-	r, err := v.open(ctx, o)
+// readAndVerify reads o, from cp's offset when cp is not nil, through the RDB verifier, which
+// stops at a key boundary (returning a checkpoint) once the deadline draws near; the deadline is
+// checked every checkKeys keys or checkBytes bytes.
+func (v *Verifier) readAndVerify(ctx context.Context, o export.Object, cp *rdb.Checkpoint) (*rdb.Report, *rdb.Checkpoint, error) {
+	from := int64(0)
+	if cp != nil {
+		from = cp.Offset
+	}
+	r, err := v.open(ctx, o, from)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer r.Close()
-	rep, err := rdb.Verify(r)
-	if err != nil {
-		return nil, err
+	every := v.checkKeys
+	if every <= 0 {
+		every = checkKeys
+	}
+	keys, last := 0, from
+	stop := func(off int64) bool {
+		if keys++; keys < every && off-last < checkBytes {
+			return false
+		}
+		keys, last = 0, off
+		return v.late(ctx)
+	}
+	rep, next, err := rdb.VerifyFrom(r, cp, stop)
+	if err != nil || next != nil {
+		return nil, next, err
 	}
 	rep.Source = "s3://" + v.opts.Bucket + "/" + o.Key
-	return rep, nil
+	return rep, nil, nil
 }
 
-// open opens o for one streaming read, checking that it is still the object recorded.
-func (v *Verifier) open(ctx context.Context, o export.Object) (*s3read.Reader, error) {
+// open opens o for one streaming read from offset from, checking that it is still the object
+// recorded.
+func (v *Verifier) open(ctx context.Context, o export.Object, from int64) (*s3read.Reader, error) {
 	r, err := s3read.Open(ctx, v.s3, v.opts.Bucket, o.Key, func(so *s3read.Options) {
+		so.Offset = from
 		if v.opts.PartSize > 0 {
 			so.PartSize = v.opts.PartSize
 		}
@@ -260,7 +356,7 @@ func (v *Verifier) finish(ctx context.Context, e *export.Export) Result {
 	}
 	err = v.m.Move(ctx, e, export.StageVerified, fmt.Sprintf("%d object(s), %d keys proven", len(proofs), total), func(r *export.Record) {
 		for k := range r.Checkpoint {
-			if strings.HasPrefix(k, cpProofPrefix) {
+			if strings.HasPrefix(k, cpProofPrefix) || strings.HasPrefix(k, cpPartialPrefix) {
 				delete(r.Checkpoint, k)
 			}
 		}

@@ -93,6 +93,8 @@ type Verifier struct {
 	m       *export.Machine
 	log     *slog.Logger
 	metrics *telemetry.Metrics
+	// checkKeys overrides how many keys go between deadline checks (tests); 0 means checkKeys.
+	checkKeys int
 }
 
 // New returns a Verifier. log and metrics may be nil.

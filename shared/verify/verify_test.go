@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -62,7 +63,8 @@ func realRDB(t *testing.T) map[string][]byte {
 type rangeS3 struct {
 	*fakes.S3
 	mu       sync.Mutex
-	failGets int // the next n GetObject calls of .rdb objects fail
+	failGets int      // the next n GetObject calls of .rdb objects fail
+	ranges   []string // the Range of every ranged GET of an .rdb object
 }
 
 func (f *rangeS3) HeadObject(ctx context.Context, in *s3.HeadObjectInput, _ ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
@@ -80,6 +82,9 @@ func (f *rangeS3) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...fun
 		f.failGets--
 		f.mu.Unlock()
 		return nil, errors.New("connection reset by peer")
+	}
+	if in.Range != nil && strings.HasSuffix(aws.ToString(in.Key), ".rdb") {
+		f.ranges = append(f.ranges, aws.ToString(in.Range))
 	}
 	f.mu.Unlock()
 	out, err := f.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: in.Bucket, Key: in.Key})
@@ -340,6 +345,151 @@ func TestVerificationResumesFromCheckpoint(t *testing.T) {
 	if got := r.record(t, e); len(got.Checkpoint) != 1 { // only verify_started_at stays
 		t.Errorf("checkpoint after verified: %v", got.Checkpoint)
 	}
+}
+
+// stepped is a rig whose invocations each prove 200 keys of an object, then checkpoint and hand
+// over: the deadline check comes every 200 keys, and the deadline is always near.
+func stepped(t *testing.T) (*rig, context.Context) {
+	r := newRig(t)
+	r.v.checkKeys = 200
+	r.v.opts.Headroom = time.Hour
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	t.Cleanup(cancel)
+	return r, ctx
+}
+
+// invoke runs one invocation on e (the first as Export Started, the next as Export Verifying).
+func (r *rig) invoke(t *testing.T, ctx context.Context, e *export.Export, n int) Result {
+	t.Helper()
+	s, err := r.v.Started(ctx, e.Key, n > 1)
+	if err != nil || len(s.Results) != 1 {
+		t.Fatalf("invocation %d: %+v %v", n, s, err)
+	}
+	return s.Results[0]
+}
+
+// TestObjectVerifiedInSteps proves one object across three invocations, each resuming with a
+// ranged read from the checkpoint the previous one saved in the record; the manifest's proof is
+// the one a single invocation writes.
+func TestObjectVerifiedInSteps(t *testing.T) {
+	files := realRDB(t)
+	body := files["db0"]
+	one := newRig(t)
+	e1 := one.exporting(t, "sessions", export.KindReplicationGroup, 1, "available")
+	one.put(t, e1.Layout().ShardKey(1, 1), body)
+	if res := one.invoke(t, context.Background(), e1, 1); res.Outcome != OutcomeVerified {
+		t.Fatalf("one invocation: %+v", res)
+	}
+	var want Manifest
+	if err := json.Unmarshal(one.s3.Objects[e1.Layout().ManifestKey()].Body, &want); err != nil {
+		t.Fatal(err)
+	}
+
+	r, ctx := stepped(t)
+	e := r.exporting(t, "sessions", export.KindReplicationGroup, 1, "available")
+	key := e.Layout().ShardKey(1, 1)
+	r.put(t, key, body)
+	var offsets []int64
+	for n := 1; n <= 2; n++ {
+		if res := r.invoke(t, ctx, e, n); res.Outcome != OutcomeHandedOn || res.Object != key {
+			t.Fatalf("invocation %d: %+v", n, res)
+		}
+		got := r.record(t, e)
+		var cp struct {
+			Offset int64 `json:"offset"`
+			Counts struct {
+				Keys int64 `json:"keys"`
+			} `json:"counts"`
+		}
+		if err := json.Unmarshal([]byte(got.Checkpoint[cpPartialPrefix+key]), &cp); err != nil {
+			t.Fatalf("invocation %d: checkpoint %q: %v", n, got.Checkpoint[cpPartialPrefix+key], err)
+		}
+		if cp.Counts.Keys != int64(200*n) || cp.Offset <= 0 || cp.Offset >= int64(len(body)) || got.Stage != export.StageVerifying {
+			t.Fatalf("invocation %d: stage %s, checkpoint at %d after %d keys", n, got.Stage, cp.Offset, cp.Counts.Keys)
+		}
+		if r.count(export.DetailVerifying) != n {
+			t.Fatalf("invocation %d: events %v", n, r.bus.Types())
+		}
+		offsets = append(offsets, cp.Offset)
+	}
+	r.s3.ranges = nil
+	if res := r.invoke(t, ctx, e, 3); res.Outcome != OutcomeVerified {
+		t.Fatalf("invocation 3: %+v", res)
+	}
+	// The third invocation read from the second's checkpoint on, not from the start.
+	if len(r.s3.ranges) == 0 || !strings.HasPrefix(r.s3.ranges[0], fmt.Sprintf("bytes=%d-", offsets[1])) {
+		t.Errorf("third invocation's ranges %v, want the first from %d", r.s3.ranges, offsets[1])
+	}
+	var got Manifest
+	if err := json.Unmarshal(r.s3.Objects[e.Layout().ManifestKey()].Body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Objects) != 1 || len(want.Objects) != 1 {
+		t.Fatalf("manifests with %d and %d objects", len(got.Objects), len(want.Objects))
+	}
+	g, w := got.Objects[0], want.Objects[0]
+	sum := sha256.Sum256(body)
+	if g.SHA256 != hex.EncodeToString(sum[:]) || g.Keys != w.Keys || g.Keys < 500 || g.Checksum != "ok" || g.Size != int64(len(body)) {
+		t.Errorf("stepped proof sha %s keys %d checksum %s size %d; one invocation %s %d %s %d", g.SHA256, g.Keys, g.Checksum, g.Size, w.SHA256, w.Keys, w.Checksum, w.Size)
+	}
+	gj, _ := json.Marshal(g)
+	wj, _ := json.Marshal(w)
+	if string(gj) != string(wj) {
+		t.Errorf("stepped proof %s\none invocation %s", gj, wj)
+	}
+	if rec := r.record(t, e); len(rec.Checkpoint) != 1 {
+		t.Errorf("checkpoint after verified: %v", rec.Checkpoint)
+	}
+}
+
+// TestSteppedVerificationFailures: damage past the first checkpoint still fails the export, and
+// an object that changed between two steps fails it as changed.
+func TestSteppedVerificationFailures(t *testing.T) {
+	files := realRDB(t)
+	body := files["db0"]
+	for _, c := range []struct {
+		name   string
+		offset int // from the end
+		codes  []string
+	}{
+		{"CRC-64 trailer", 1, []string{CodeChecksumMismatch}},
+		{"last values", 200, []string{CodeCorruptObject, CodeChecksumMismatch}},
+	} {
+		t.Run("damage beyond the checkpoint in the "+c.name, func(t *testing.T) {
+			r, ctx := stepped(t)
+			e := r.exporting(t, "sessions", export.KindReplicationGroup, 1, "available")
+			bad := bytes.Clone(body)
+			bad[len(bad)-c.offset] ^= 0x01
+			r.put(t, e.Layout().ShardKey(1, 1), bad)
+			var res Result
+			for n := 1; n <= 5; n++ {
+				if res = r.invoke(t, ctx, e, n); res.Outcome != OutcomeHandedOn {
+					if n < 3 {
+						t.Fatalf("invocation %d ended %+v before reaching the damage", n, res)
+					}
+					break
+				}
+			}
+			got := r.record(t, e)
+			if res.Outcome != OutcomeFailed || got.Stage != export.StageFailed || !slices.Contains(c.codes, got.Error.Code) {
+				t.Fatalf("result %+v, record %s %+v", res, got.Stage, got.Error)
+			}
+		})
+	}
+	t.Run("object changed between steps", func(t *testing.T) {
+		r, ctx := stepped(t)
+		e := r.exporting(t, "sessions", export.KindReplicationGroup, 1, "available")
+		key := e.Layout().ShardKey(1, 1)
+		r.put(t, key, body)
+		if res := r.invoke(t, ctx, e, 1); res.Outcome != OutcomeHandedOn {
+			t.Fatalf("invocation 1: %+v", res)
+		}
+		r.put(t, key, append(bytes.Clone(body[:len(body)-1]), body[len(body)-1]^0xff))
+		res := r.invoke(t, ctx, e, 2)
+		if got := r.record(t, e); res.Outcome != OutcomeFailed || got.Error.Code != CodeObjectChanged || got.Error.Object != key {
+			t.Fatalf("result %+v, record %s %+v", res, got.Stage, got.Error)
+		}
+	})
 }
 
 func TestConcurrentEventsVerifyOnce(t *testing.T) {
