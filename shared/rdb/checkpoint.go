@@ -8,22 +8,27 @@ import (
 
 // Checkpoint is where a Reader stood between two keys, in a form that survives a process: the
 // offset of the next opcode, what the header said, the current database, what was found so far,
-// and the CRC-64 and SHA-256 states over exactly the bytes before Offset. Its JSON is small
-// (a few hundred bytes, plus the warnings kept). NewReaderAt and VerifyFrom continue from it, in
-// another process if need be, and end with the same verdict, sums and counts as one pass.
+// the CRC-64 of the bytes before Offset and the SHA-256 state of the bytes before ReadFrom. Its
+// JSON is small (a few hundred bytes, plus the warnings kept). NewReaderAt and VerifyFrom
+// continue from it, in another process if need be, and end with the same verdict, sums and
+// counts as one pass.
 type Checkpoint struct {
-	// Offset is the file offset of the next opcode: resume with a reader positioned there.
-	Offset  int64  `json:"offset"`
-	Dialect string `json:"dialect"`
-	Version int    `json:"rdb_version"`
+	// Offset is the file offset of the next opcode, where parsing resumes.
+	Offset int64 `json:"offset"`
+	// ReadFrom is where the resumed reader must start reading: SHA-256 runs ahead of the parser
+	// on a chunk at a time, so its state is kept at a chunk's start, at most about a read
+	// buffer (1 MiB) before Offset. The bytes in between are hashed again, not parsed again.
+	ReadFrom int64  `json:"read_from"`
+	Dialect  string `json:"dialect"`
+	Version  int    `json:"rdb_version"`
 	// DB is the database selected so far.
 	DB        int `json:"db"`
 	Functions int `json:"functions"`
 	// Warnings are those kept so far (up to Options.MaxWarnings); NWarnings counts all of them.
 	Warnings  []string `json:"warnings,omitempty"`
 	NWarnings int      `json:"n_warnings,omitempty"`
-	// CRC is the CRC-64 of the bytes before Offset; SHA256 is the marshalled state of their
-	// SHA-256 (crypto/sha256's encoding.BinaryMarshaler form).
+	// CRC is the CRC-64 of the bytes before Offset; SHA256 is the marshalled state of the
+	// SHA-256 of the bytes before ReadFrom (crypto/sha256's encoding.BinaryMarshaler form).
 	CRC    uint64 `json:"crc64"`
 	SHA256 []byte `json:"sha256_state"`
 	// Counts are the keys counted so far; VerifyFrom fills them, Reader.Checkpoint leaves them
@@ -52,22 +57,23 @@ func (p *Reader) Checkpoint() (Checkpoint, error) {
 	if !p.started || p.err != nil || p.ended {
 		return Checkpoint{}, fmt.Errorf("%w: only between keys, before the end", ErrCheckpoint)
 	}
-	crc, sha, err := p.in.snapshot()
+	crc, sha, shaAt, err := p.in.snapshot()
 	if err != nil {
-		return Checkpoint{}, fmt.Errorf("rdb: checkpoint: %w", err)
+		return Checkpoint{}, fmt.Errorf("rdb: checkpoint at offset %d: %w", p.in.offset(), err)
 	}
 	return Checkpoint{
-		Offset: p.in.offset(), Dialect: p.hdr.Dialect.String(), Version: p.hdr.Version,
+		Offset: p.in.offset(), ReadFrom: shaAt, Dialect: p.hdr.Dialect.String(), Version: p.hdr.Version,
 		DB: p.db, Functions: p.functions,
 		Warnings: append([]string(nil), p.warnings...), NWarnings: p.nwarn,
 		CRC: crc, SHA256: sha,
 	}, nil
 }
 
-// NewReaderAt returns a Reader that continues from cp, reading r from cp.Offset on (r's first
-// byte is the file's byte cp.Offset). Offsets in its entries and errors are the file's; its Sum
-// and Checksum cover the whole file. It returns an error wrapping ErrCheckpoint when cp cannot
-// be one a Reader made.
+// NewReaderAt returns a Reader that continues from cp, reading r from cp.ReadFrom on (r's first
+// byte is the file's byte cp.ReadFrom): its first Next hashes the bytes up to cp.Offset and
+// parses on from there. Offsets in its entries and errors are the file's; its Sum and Checksum
+// cover the whole file. It returns an error wrapping ErrCheckpoint when cp cannot be one a
+// Reader made; reading begins with the first Next.
 func NewReaderAt(r io.Reader, cp Checkpoint, optFns ...func(*Options)) (*Reader, error) {
 	var d Dialect
 	for _, c := range []Dialect{DialectRedis, DialectValkey} {
@@ -80,16 +86,18 @@ func NewReaderAt(r io.Reader, cp Checkpoint, optFns ...func(*Options)) (*Reader,
 		return nil, fmt.Errorf("%w: %s RDB version %d", ErrCheckpoint, cp.Dialect, cp.Version)
 	case cp.Offset < 9:
 		return nil, fmt.Errorf("%w: offset %d is inside the header", ErrCheckpoint, cp.Offset)
+	case cp.ReadFrom < 0 || cp.ReadFrom > cp.Offset || cp.SHA256 == nil:
+		return nil, fmt.Errorf("%w: sha-256 state at %d for offset %d", ErrCheckpoint, cp.ReadFrom, cp.Offset)
 	case cp.DB < 0 || cp.Functions < 0 || cp.NWarnings < len(cp.Warnings):
 		return nil, fmt.Errorf("%w: db %d, %d functions, %d of %d warnings", ErrCheckpoint, cp.DB, cp.Functions, len(cp.Warnings), cp.NWarnings)
 	}
-	h, err := newHasher(cp.CRC, cp.SHA256, cp.Offset)
+	h, err := newHasher(cp.CRC, cp.SHA256, cp.ReadFrom)
 	if err != nil {
 		return nil, fmt.Errorf("%w: sha-256 state: %w", ErrCheckpoint, err)
 	}
 	p := &Reader{opts: readerOptions(optFns)}
-	p.in.r, p.in.h, p.in.base = r, h, cp.Offset
-	p.started = true
+	p.in.r, p.in.h, p.in.base = r, h, cp.ReadFrom
+	p.resumed, p.skip = true, cp.Offset-cp.ReadFrom
 	p.hdr = Header{Dialect: d, Version: cp.Version}
 	p.db, p.functions, p.nwarn = cp.DB, cp.Functions, cp.NWarnings
 	p.warnings = append([]string(nil), cp.Warnings[:min(len(cp.Warnings), max(p.opts.MaxWarnings, 0))]...)

@@ -85,9 +85,9 @@ func resumed(t *testing.T, data []byte, every int64) (*Report, int) {
 	t.Helper()
 	var cp *Checkpoint
 	for steps := 1; ; steps++ {
-		from := int64(0)
+		from, at := int64(0), int64(0)
 		if cp != nil {
-			from = cp.Offset
+			from, at = cp.ReadFrom, cp.Offset
 		}
 		n := int64(0)
 		rep, next, err := VerifyFrom(bytes.NewReader(data[from:]), cp, func(int64) bool { n++; return n%every == 0 })
@@ -97,8 +97,8 @@ func resumed(t *testing.T, data []byte, every int64) (*Report, int) {
 		if next == nil {
 			return rep, steps
 		}
-		if next.Offset <= from || next.Offset > int64(len(data)) {
-			t.Fatalf("step %d: checkpoint offset %d after starting at %d (file %d bytes)", steps, next.Offset, from, len(data))
+		if next.Offset <= at || next.Offset > int64(len(data)) || next.ReadFrom > next.Offset || next.Offset-next.ReadFrom > 2*bufSize {
+			t.Fatalf("step %d: checkpoint offset %d (read from %d) after starting at %d (file %d bytes)", steps, next.Offset, next.ReadFrom, at, len(data))
 		}
 		b, err := json.Marshal(next)
 		if err != nil {
@@ -183,7 +183,7 @@ func TestCorruptionAfterCheckpoint(t *testing.T) {
 			if err != nil || want.Valid {
 				t.Fatalf("one pass over the damaged file: valid=%v %v", want.Valid, err)
 			}
-			got, next, err := VerifyFrom(bytes.NewReader(bad[cp.Offset:]), cp, nil)
+			got, next, err := VerifyFrom(bytes.NewReader(bad[cp.ReadFrom:]), cp, nil)
 			if err != nil || next != nil {
 				t.Fatalf("resume: %v %v", next, err)
 			}
@@ -243,9 +243,18 @@ func TestCheckpointOnlyBetweenKeys(t *testing.T) {
 	if sum, size := r.Sum(); fmt.Sprintf("%x", sum) != one.SHA256 || size != int64(len(data)) || r.Checksum() != ChecksumOK {
 		t.Errorf("a Reader taking checkpoints ends with %x %d %s, one pass %s %d ok", sum, size, r.Checksum(), one.SHA256, len(data))
 	}
+	rehashed := 0
+	for _, cp := range cps {
+		if cp.ReadFrom < cp.Offset {
+			rehashed++
+		}
+	}
+	if rehashed == 0 {
+		t.Errorf("none of %d checkpoints resumes reading before its offset: SHA-256 state kept ahead of the parser is not exercised", len(cps))
+	}
 	for i, cp := range cps {
 		start := i*1500 + 1
-		rr, err := NewReaderAt(bytes.NewReader(data[cp.Offset:]), cp)
+		rr, err := NewReaderAt(bytes.NewReader(data[cp.ReadFrom:]), cp)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -294,6 +303,8 @@ func TestBadCheckpoint(t *testing.T) {
 		"dialect":    func(c *Checkpoint) { c.Dialect = "memcached" },
 		"version":    func(c *Checkpoint) { c.Version = 99 },
 		"offset":     func(c *Checkpoint) { c.Offset = 3 },
+		"read from":  func(c *Checkpoint) { c.ReadFrom = c.Offset + 1 },
+		"no state":   func(c *Checkpoint) { c.SHA256 = nil },
 		"sha state":  func(c *Checkpoint) { c.SHA256 = []byte("not a state") },
 		"warnings":   func(c *Checkpoint) { c.Warnings, c.NWarnings = []string{"a"}, 0 },
 		"database":   func(c *Checkpoint) { c.Counts.KeysByDB = map[string]int64{"x": 1} },
@@ -301,12 +312,12 @@ func TestBadCheckpoint(t *testing.T) {
 	} {
 		cp := *good
 		change(&cp)
-		if _, _, err := VerifyFrom(bytes.NewReader(data[good.Offset:]), &cp, nil); !errors.Is(err, ErrCheckpoint) {
+		if _, _, err := VerifyFrom(bytes.NewReader(data[good.ReadFrom:]), &cp, nil); !errors.Is(err, ErrCheckpoint) {
 			t.Errorf("%s: %v, want ErrCheckpoint", name, err)
 		}
 	}
 	// A checkpoint resumed at the wrong place fails, never passes.
-	if rep, _, err := VerifyFrom(bytes.NewReader(data[good.Offset+1:]), good, nil); err != nil || rep.Valid {
+	if rep, _, err := VerifyFrom(bytes.NewReader(data[good.ReadFrom+1:]), good, nil); err != nil || rep.Valid {
 		t.Errorf("resumed one byte off: %v %v", rep, err)
 	}
 }

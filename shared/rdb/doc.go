@@ -38,6 +38,10 @@
 // key) while SHA-256 and CRC-64 run on two other goroutines, so a two-core machine spends its
 // time on the hashes the format demands.
 //
+// Resumable: between two keys, Reader.Checkpoint returns a small serialisable Checkpoint (offset,
+// counts so far, CRC-64 and SHA-256 states), and NewReaderAt and VerifyFrom continue from it in
+// another process, with the same Report as one pass.
+//
 // Not supported (reported as errors wrapping ErrUnsupported): pre-release module values
 // (type 6) and functions (opcode 246), and Valkey 9.2's PATH_HASH (type 23) and UPDATE
 // (opcode 242), whose layouts were not available when this package was written.

@@ -1,8 +1,10 @@
 package rdb
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding"
+	"errors"
 	"hash"
 	"io"
 )
@@ -19,11 +21,11 @@ const (
 )
 
 // input is the parser's view of the file: a window into one of numBufs fixed buffers that it
-// refills itself (no per-byte interface calls), feeding two hashing goroutines: SHA-256 of the
-// bytes the parser has consumed (and, at the end, of every byte read), and CRC-64 of the consumed
-// bytes up to the cut it sets after the EOF opcode (a file may carry bytes after its trailer,
-// which servers ignore). Both hash consumed bytes, not fresh ones, so that at a key boundary
-// their states cover exactly the bytes before the parser's offset (see snapshot).
+// refills itself (no per-byte interface calls), feeding a hasher goroutine on the other core:
+// SHA-256 of every fresh chunk, and CRC-64 of the bytes the parser has consumed, up to the cut
+// it sets after the EOF opcode (a file may carry bytes after its trailer, which servers ignore).
+// SHA-256 runs ahead of the parser, so for a checkpoint it keeps its state at the start of each
+// recent chunk (see snapshot).
 type input struct {
 	r     io.Reader
 	bufs  [numBufs][]byte
@@ -35,10 +37,8 @@ type input struct {
 	eof   bool
 	rerr  error // a read error other than io.EOF; sticky
 	h     *hasher
-	// crcFrom and shaFrom are where in buf the bytes not yet handed over for CRC and SHA-256
-	// begin; crcCut stops CRC.
+	// crcFrom is where in buf the bytes not yet handed over for CRC begin; crcCut stops CRC.
 	crcFrom int
-	shaFrom int
 	crcCut  bool
 }
 
@@ -96,23 +96,24 @@ func (in *input) refill(need int) {
 			break
 		}
 	}
-	// Every refill hands one message (possibly empty) to each lane, so that fills and buffer
-	// rotation stay in step: the bytes of the old buffer the parser consumed.
-	in.h.sha.ch <- chunk{b: in.buf[in.shaFrom:in.pos], acked: true}
+	// Every refill hands one message (possibly empty) to the hasher, so that fills and
+	// buffer rotation stay in step.
+	in.h.sha.ch <- chunk{b: nb[rem:got], acked: true}
 	seg := chunk{acked: true}
 	if !in.crcCut {
 		seg.b = in.buf[in.crcFrom:in.pos]
 	}
 	in.h.crc.ch <- seg
 	in.fills++
-	in.cur, in.buf, in.pos, in.crcFrom, in.shaFrom = next, nb[:got], 0, 0, 0
+	in.cur, in.buf, in.pos, in.crcFrom = next, nb[:got], 0, 0
 }
 
-// snapshot hands the consumed bytes not yet covered to both lanes, waits until they have hashed
-// them, and returns their states, which then cover exactly the bytes before offset().
-func (in *input) snapshot() (crc uint64, sha []byte, err error) {
-	in.h.sha.ch <- chunk{b: in.buf[in.shaFrom:in.pos], synced: true}
-	in.shaFrom = in.pos
+// snapshot returns the hashing states for a checkpoint at offset(): the CRC-64 of the consumed
+// bytes (exact, since CRC follows the parser), and the SHA-256 state at shaAt, the start of the
+// chunk that holds offset() (SHA-256 has hashed ahead of it): a resumed reader starts reading at
+// shaAt and hashes from there, parsing from offset(). It waits until both lanes are idle.
+func (in *input) snapshot() (crc uint64, sha []byte, shaAt int64, err error) {
+	in.h.sha.ch <- chunk{synced: true}
 	seg := chunk{synced: true}
 	if !in.crcCut {
 		seg.b = in.buf[in.crcFrom:in.pos]
@@ -122,8 +123,31 @@ func (in *input) snapshot() (crc uint64, sha []byte, err error) {
 	<-in.h.sha.synced
 	<-in.h.crc.synced
 	// The lanes are idle until the next message: their states can be read here.
-	sha, err = in.h.digest.(encoding.BinaryMarshaler).MarshalBinary()
-	return in.h.sum, sha, err
+	off := in.offset()
+	h := in.h
+	if h.total == off {
+		sha, err = h.digest.(encoding.BinaryMarshaler).MarshalBinary()
+		return h.sum, sha, off, err
+	}
+	best := -1
+	for i, m := range h.marks {
+		if len(m.state) > 0 && m.off <= off && (best < 0 || m.off > h.marks[best].off) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return 0, nil, 0, errors.New("no hash state kept before the offset")
+	}
+	return h.sum, bytes.Clone(h.marks[best].state), h.marks[best].off, nil
+}
+
+// skipUnhashed advances n bytes without handing them over for CRC: a resumed reader's bytes
+// between the SHA-256 state it starts from and the checkpoint, which CRC already covers.
+func (in *input) skipUnhashed(n int64) error {
+	in.crcCut = true
+	err := in.skip(uint64(n))
+	in.crcCut, in.crcFrom = false, in.pos
+	return err
 }
 
 // cutCRC hands the consumed bytes not yet covered to the hasher and stops CRC there.
@@ -188,16 +212,14 @@ func (in *input) drain() error {
 	return in.rerr
 }
 
-// finish stops the hasher after it has hashed everything read so far (SHA-256 takes the bytes
-// read but not consumed too) and returns its sums. It is safe to call more than once.
+// finish stops the hasher after it has hashed everything read so far and returns its sums.
+// It is safe to call more than once.
 func (in *input) finish() *hasher {
 	if in.h == nil {
 		return nil
 	}
 	if !in.h.closed {
 		in.h.closed = true
-		in.h.sha.ch <- chunk{b: in.buf[in.shaFrom:]}
-		in.shaFrom = len(in.buf)
 		in.h.sha.close()
 		in.h.crc.close()
 	}
@@ -264,20 +286,47 @@ type hasher struct {
 	closed   bool
 
 	digest hash.Hash
-	sum    uint64 // CRC-64 so far; read only after close
+	sum    uint64 // CRC-64 so far; read only after close or a snapshot
 	total  int64
+	// marks are the SHA-256 states at the start of the last numMarks chunks, for snapshot: a
+	// checkpoint lies within the last refill's buffer, whose bytes came from at most
+	// maxContig/minRead+1 chunks.
+	marks [numMarks]mark
+	nmark int
 }
 
-// newHasher starts the lanes from a state: the CRC-64 and marshalled SHA-256 of the first total
-// bytes (none for a new file).
-func newHasher(crc uint64, sha []byte, total int64) (*hasher, error) {
-	h := &hasher{digest: sha256.New(), sum: crc, total: total}
+// numMarks is how many chunk-start SHA-256 states a hasher keeps.
+const numMarks = 2*maxContig/minRead + 2
+
+// mark is the SHA-256 state (marshalled) after the first off bytes.
+type mark struct {
+	off   int64
+	state []byte
+}
+
+// newHasher starts the lanes from a state: the CRC-64 of the first crcAt bytes, and the
+// marshalled SHA-256 of the first shaAt bytes (nil for a new file).
+func newHasher(crc uint64, sha []byte, shaAt int64) (*hasher, error) {
+	h := &hasher{digest: sha256.New(), sum: crc, total: shaAt}
 	if sha != nil {
 		if err := h.digest.(encoding.BinaryUnmarshaler).UnmarshalBinary(sha); err != nil {
 			return nil, err
 		}
 	}
+	app := h.digest.(encoding.BinaryAppender)
+	// One allocation for every mark (a marshalled SHA-256 state is 108 bytes).
+	states := make([]byte, numMarks*128)
+	for i := range h.marks {
+		h.marks[i].state = states[i*128 : i*128 : (i+1)*128]
+	}
 	h.sha = newLane(func(b []byte) {
+		if len(b) == 0 {
+			return
+		}
+		m := &h.marks[h.nmark%numMarks]
+		h.nmark++
+		m.off = h.total
+		m.state, _ = app.AppendBinary(m.state[:0])
 		h.total += int64(len(b))
 		h.digest.Write(b)
 	})

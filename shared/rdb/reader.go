@@ -96,6 +96,8 @@ type Reader struct {
 
 	hdr     Header
 	started bool
+	resumed bool  // made by NewReaderAt: the header is known, skip bytes are to be hashed
+	skip    int64 // bytes a resumed Reader hashes but does not parse
 	err     error
 	ended   bool
 
@@ -236,7 +238,13 @@ func (p *Reader) Next() (*Entry, error) {
 	p.inKey = false
 	if !p.started {
 		p.started = true
-		if err := p.readHeader(); err != nil {
+		var err error
+		if p.resumed {
+			err = p.in.skipUnhashed(p.skip)
+		} else {
+			err = p.readHeader()
+		}
+		if err != nil {
 			return nil, p.fail(err)
 		}
 	}

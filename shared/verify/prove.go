@@ -243,15 +243,16 @@ func (v *Verifier) readDump(ctx context.Context, o export.Object) (mcdump.Report
 
 var errETagChanged = errors.New("etag differs from the one recorded")
 
-// readAndVerify reads o, from cp's offset when cp is not nil, through the RDB verifier, which
-// stops at a key boundary (returning a checkpoint) once the deadline draws near; the deadline is
-// checked every checkKeys keys or checkBytes bytes.
+// readAndVerify reads o through the RDB verifier, from its start or, resuming, from where cp
+// says (cp.ReadFrom, within about a read buffer of cp.Offset). The verifier stops at a key
+// boundary (returning a checkpoint) once the deadline draws near; the deadline is checked every
+// checkKeys keys or checkBytes bytes.
 func (v *Verifier) readAndVerify(ctx context.Context, o export.Object, cp *rdb.Checkpoint) (*rdb.Report, *rdb.Checkpoint, error) {
-	from := int64(0)
+	readFrom, from := int64(0), int64(0)
 	if cp != nil {
-		from = cp.Offset
+		readFrom, from = cp.ReadFrom, cp.Offset
 	}
-	r, err := v.open(ctx, o, from)
+	r, err := v.open(ctx, o, readFrom)
 	if err != nil {
 		return nil, nil, err
 	}
