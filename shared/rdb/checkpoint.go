@@ -15,9 +15,9 @@ import (
 type Checkpoint struct {
 	// Offset is the file offset of the next opcode, where parsing resumes.
 	Offset int64 `json:"offset"`
-	// ReadFrom is where the resumed reader must start reading: SHA-256 runs ahead of the parser
-	// on a chunk at a time, so its state is kept at a chunk's start, at most about a read
-	// buffer (1 MiB) before Offset. The bytes in between are hashed again, not parsed again.
+	// ReadFrom is where the resumed reader must start reading: SHA-256 runs ahead of the parser,
+	// a chunk at a time, so its state is kept at the start of the chunk holding Offset, less
+	// than two read buffers (2 MiB) before it. The bytes in between are hashed again, not parsed.
 	ReadFrom int64  `json:"read_from"`
 	Dialect  string `json:"dialect"`
 	Version  int    `json:"rdb_version"`

@@ -244,7 +244,7 @@ func (v *Verifier) readDump(ctx context.Context, o export.Object) (mcdump.Report
 var errETagChanged = errors.New("etag differs from the one recorded")
 
 // readAndVerify reads o through the RDB verifier, from its start or, resuming, from where cp
-// says (cp.ReadFrom, within about a read buffer of cp.Offset). The verifier stops at a key
+// says (cp.ReadFrom, less than 2 MiB before cp.Offset). The verifier stops at a key
 // boundary (returning a checkpoint) once the deadline draws near; the deadline is checked every
 // checkKeys keys or checkBytes bytes.
 func (v *Verifier) readAndVerify(ctx context.Context, o export.Object, cp *rdb.Checkpoint) (*rdb.Report, *rdb.Checkpoint, error) {
