@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -75,72 +74,23 @@ func (s *Server) memcachedAddrs(ctx context.Context, c *cache) ([]string, error)
 // DefaultMemcachedKeys is how many keys a real memcached node is filled with.
 const DefaultMemcachedKeys = 200
 
-// startMemcached starts bin on a free loopback port and waits until it answers (10 s at most).
-// A port taken between choosing and binding is retried.
+// startMemcached starts bin on a free loopback port and waits until it accepts connections
+// (10 s at most). A port taken between choosing and binding is retried.
 func startMemcached(ctx context.Context, bin string) (*redisProc, error) {
-	var last error
-	for attempt := 0; attempt < 3; attempt++ {
-		p, err := startMemcachedOnce(ctx, bin)
+	return startProc(ctx, bin, "memcached", func(port int, _ string) []string {
+		args := []string{"-p", strconv.Itoa(port), "-l", "127.0.0.1", "-U", "0", "-m", "64"}
+		if os.Geteuid() == 0 {
+			args = append(args, "-u", "root") // memcached refuses to run as root without -u
+		}
+		return args
+	}, func(ctx context.Context, p *redisProc) error {
+		d := net.Dialer{Timeout: 200 * time.Millisecond}
+		c, err := d.DialContext(ctx, "tcp", p.addr)
 		if err == nil {
-			return p, nil
-		}
-		last = err
-	}
-	return nil, last
-}
-
-func startMemcachedOnce(ctx context.Context, bin string) (*redisProc, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "ecsrv-memcached-")
-	if err != nil {
-		return nil, err
-	}
-	logf, err := os.Create(filepath.Join(dir, "memcached.log"))
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	args := []string{"-p", strconv.Itoa(port), "-l", "127.0.0.1", "-U", "0", "-m", "64"}
-	if os.Geteuid() == 0 {
-		args = append(args, "-u", "root") // memcached refuses to run as root without -u
-	}
-	// Not exec.CommandContext: the process outlives the request that started it.
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	exited := make(chan struct{})
-	p := &redisProc{cmd: cmd, dir: dir, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), log: logf, exited: exited}
-	go func() { _ = cmd.Wait(); close(exited) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if c, err := net.DialTimeout("tcp", p.addr, 200*time.Millisecond); err == nil {
 			c.Close()
-			return p, nil
 		}
-		select {
-		case <-exited:
-			out, _ := os.ReadFile(logf.Name())
-			logf.Close()
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("%s exited at start: %s", bin, strings.TrimSpace(string(out)))
-		case <-ctx.Done():
-			p.stop()
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			p.stop()
-			return nil, fmt.Errorf("%s did not listen on %s within 10s", bin, p.addr)
-		}
-	}
+		return err
+	})
 }
 
 // fillMemcached stores n keys named prefix... with varied flags and sizes, one in ten with a TTL

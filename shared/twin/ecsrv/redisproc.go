@@ -15,7 +15,8 @@ import (
 	"time"
 )
 
-// redisProc is a redis-server on loopback in its own temporary directory, stopped by its PID.
+// redisProc is a server process on loopback (a redis-server shard, or a memcached node) in its
+// own temporary directory, stopped by its PID.
 type redisProc struct {
 	cmd    *exec.Cmd
 	dir    string
@@ -27,9 +28,22 @@ type redisProc struct {
 // startRedis starts bin on a free loopback port with persistence only on SAVE, and waits until
 // it answers PING (10 s at most). A port taken between choosing and binding is retried.
 func startRedis(ctx context.Context, bin string) (*redisProc, error) {
+	return startProc(ctx, bin, "redis", func(port int, dir string) []string {
+		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+			"--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes"}
+	}, func(ctx context.Context, p *redisProc) error {
+		_, err := p.do(ctx, "PING")
+		return err
+	})
+}
+
+// startProc starts bin with args(port, dir) on a free loopback port in a new temporary
+// directory and waits until ready answers (10 s at most). A port taken between choosing and
+// binding is retried.
+func startProc(ctx context.Context, bin, kind string, args func(port int, dir string) []string, ready func(context.Context, *redisProc) error) (*redisProc, error) {
 	var last error
 	for attempt := 0; attempt < 3; attempt++ {
-		p, err := startRedisOnce(ctx, bin)
+		p, err := startProcOnce(ctx, bin, kind, args, ready)
 		if err == nil {
 			return p, nil
 		}
@@ -38,23 +52,22 @@ func startRedis(ctx context.Context, bin string) (*redisProc, error) {
 	return nil, last
 }
 
-func startRedisOnce(ctx context.Context, bin string) (*redisProc, error) {
+func startProcOnce(ctx context.Context, bin, kind string, args func(port int, dir string) []string, ready func(context.Context, *redisProc) error) (*redisProc, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "ecsrv-redis-")
+	dir, err := os.MkdirTemp("", "ecsrv-"+kind+"-")
 	if err != nil {
 		return nil, err
 	}
-	logf, err := os.Create(filepath.Join(dir, "redis.log"))
+	logf, err := os.Create(filepath.Join(dir, kind+".log"))
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
 	// Not exec.CommandContext: the process outlives the request that started it.
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-		"--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes")
+	cmd := exec.Command(bin, args(port, dir)...)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -67,7 +80,7 @@ func startRedisOnce(ctx context.Context, bin string) (*redisProc, error) {
 	go func() { _ = cmd.Wait(); close(exited) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if _, err := p.do(ctx, "PING"); err == nil {
+		if err := ready(ctx, p); err == nil {
 			return p, nil
 		}
 		select {
