@@ -7,14 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/cacheport/cacheport/shared/awserr"
 )
 
 // maxRecordSize bounds how much of a record object is read: a record is small, and a huge one is
@@ -153,32 +152,6 @@ func (s *Store) List(ctx context.Context, prefix string) ([]RecordRef, error) {
 
 // lostCondition reports whether a PutObject failed because its condition did not hold:
 // 412 Precondition Failed, or 409 ConditionalRequestConflict (a concurrent conditional write).
-func lostCondition(err error) bool {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "PreconditionFailed", "ConditionalRequestConflict":
-			return true
-		}
-	}
-	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) {
-		switch re.HTTPStatusCode() {
-		case http.StatusPreconditionFailed, http.StatusConflict:
-			return true
-		}
-	}
-	return false
-}
+func lostCondition(err error) bool { return awserr.Classify(err) == awserr.Conflict }
 
-func isNotFound(err error) bool {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "NoSuchKey", "NotFound":
-			return true
-		}
-	}
-	var re *smithyhttp.ResponseError
-	return errors.As(err, &re) && re.HTTPStatusCode() == http.StatusNotFound
-}
+func isNotFound(err error) bool { return awserr.Classify(err) == awserr.NotFound }
