@@ -14,6 +14,7 @@ import (
 
 	"github.com/cacheport/cacheport/shared/awserr"
 	"github.com/cacheport/cacheport/shared/export"
+	"github.com/cacheport/cacheport/shared/targets"
 )
 
 // What a Removal names.
@@ -206,47 +207,21 @@ func (c *Cleaner) removeSnapshot(ctx context.Context, p *pass, e *export.Export,
 		return nil // no snapshot: cacheport dumps Memcached nodes itself
 	}
 	name := export.SnapshotName(e.ExportID, n)
-	serverless := e.Cache.Kind == export.KindServerless
-	var arn, status string
-	var automated, found bool
-	if serverless {
-		out, err := c.ec.DescribeServerlessCacheSnapshots(ctx, &elasticache.DescribeServerlessCacheSnapshotsInput{ServerlessCacheSnapshotName: aws.String(name)})
-		if err != nil && awserr.Classify(err) != awserr.NotFound {
-			return fmt.Errorf("describe serverless snapshot %s: %w", name, err)
-		}
-		if out != nil {
-			for _, s := range out.ServerlessCacheSnapshots {
-				if aws.ToString(s.ServerlessCacheSnapshotName) == name {
-					found, arn, status = true, aws.ToString(s.ARN), aws.ToString(s.Status)
-					automated = strings.EqualFold(aws.ToString(s.SnapshotType), "automated")
-				}
-			}
-		}
-	} else {
-		out, err := c.ec.DescribeSnapshots(ctx, &elasticache.DescribeSnapshotsInput{SnapshotName: aws.String(name)})
-		if err != nil && awserr.Classify(err) != awserr.NotFound {
-			return fmt.Errorf("describe snapshot %s: %w", name, err)
-		}
-		if out != nil {
-			for _, s := range out.Snapshots {
-				if aws.ToString(s.SnapshotName) == name {
-					found, arn, status = true, aws.ToString(s.ARN), aws.ToString(s.SnapshotStatus)
-					automated = strings.EqualFold(aws.ToString(s.SnapshotSource), "automated")
-				}
-			}
-		}
+	sn, found, err := targets.DescribeSnapshot(ctx, c.ec, e.Cache.Kind, name)
+	if err != nil {
+		return err
 	}
 	switch {
 	case !found:
 		return nil
-	case automated:
+	case sn.Automated:
 		p.refused = append(p.refused, "snapshot "+name+": an automatic backup")
 		return nil
-	case arn == "":
+	case sn.ARN == "":
 		p.refused = append(p.refused, "snapshot "+name+": no ARN to read its tags")
 		return nil
 	}
-	tags, err := c.tags(ctx, arn)
+	tags, err := c.tags(ctx, sn.ARN)
 	if err != nil {
 		return err
 	}
@@ -254,15 +229,15 @@ func (c *Cleaner) removeSnapshot(ctx context.Context, p *pass, e *export.Export,
 		p.refused = append(p.refused, "snapshot "+name+": not tagged as cacheport's for "+e.ExportID)
 		return nil
 	}
-	switch strings.ToLower(status) {
+	switch sn.Status {
 	case "deleting":
 		return nil // on its way out already
 	case "creating", "copying", "exporting", "restoring":
-		p.pending = append(p.pending, "snapshot "+name+" is "+strings.ToLower(status))
+		p.pending = append(p.pending, "snapshot "+name+" is "+sn.Status)
 		return nil
 	}
 	if !c.opts.DryRun {
-		if serverless {
+		if e.Cache.Kind == export.KindServerless {
 			_, err = c.ec.DeleteServerlessCacheSnapshot(ctx, &elasticache.DeleteServerlessCacheSnapshotInput{ServerlessCacheSnapshotName: aws.String(name)})
 		} else {
 			_, err = c.ec.DeleteSnapshot(ctx, &elasticache.DeleteSnapshotInput{SnapshotName: aws.String(name)})

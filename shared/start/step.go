@@ -188,56 +188,18 @@ func (s *Starter) createSnapshot(ctx context.Context, e *export.Export, t *targe
 	return Result{Cache: e.Cache.ID, ExportID: e.ExportID, Outcome: OutcomeSnapshot, Stage: string(e.Stage)}
 }
 
-// snapshotState is what Describe says of an export's snapshot.
-type snapshotState struct {
-	status string // lower-case; "" when not found
-	shards int
-}
-
-func (s *Starter) describeSnapshot(ctx context.Context, e *export.Export) (snapshotState, error) {
-	name := e.Source.Snapshot
-	if e.Cache.Kind == export.KindServerless {
-		out, err := s.ec.DescribeServerlessCacheSnapshots(ctx, &elasticache.DescribeServerlessCacheSnapshotsInput{ServerlessCacheSnapshotName: aws.String(name)})
-		if err != nil {
-			if awserr.Classify(err) == awserr.NotFound {
-				return snapshotState{}, nil
-			}
-			return snapshotState{}, fmt.Errorf("describe serverless snapshot %s: %w", name, err)
-		}
-		for _, sn := range out.ServerlessCacheSnapshots {
-			if aws.ToString(sn.ServerlessCacheSnapshotName) == name {
-				return snapshotState{status: strings.ToLower(aws.ToString(sn.Status))}, nil
-			}
-		}
-		return snapshotState{}, nil
-	}
-	out, err := s.ec.DescribeSnapshots(ctx, &elasticache.DescribeSnapshotsInput{SnapshotName: aws.String(name)})
-	if err != nil {
-		if awserr.Classify(err) == awserr.NotFound {
-			return snapshotState{}, nil
-		}
-		return snapshotState{}, fmt.Errorf("describe snapshot %s: %w", name, err)
-	}
-	for _, sn := range out.Snapshots {
-		if aws.ToString(sn.SnapshotName) == name {
-			return snapshotState{status: strings.ToLower(aws.ToString(sn.SnapshotStatus)), shards: int(aws.ToInt32(sn.NumNodeGroups))}, nil
-		}
-	}
-	return snapshotState{}, nil
-}
-
 // checkSnapshot moves an export whose snapshot is being made: on when it is available, to failed
 // when it failed or vanished, nowhere while it is still being made.
 func (s *Starter) checkSnapshot(ctx context.Context, e *export.Export) Result {
-	st, err := s.describeSnapshot(ctx, e)
+	st, _, err := targets.DescribeSnapshot(ctx, s.ec, e.Cache.Kind, e.Source.Snapshot)
 	if err != nil {
 		return s.errResult(e.Cache.ID, e.ExportID, err)
 	}
-	waiting := Result{Cache: e.Cache.ID, ExportID: e.ExportID, Outcome: OutcomeWaiting, Stage: string(e.Stage), Reason: "snapshot " + st.status}
-	switch st.status {
+	waiting := Result{Cache: e.Cache.ID, ExportID: e.ExportID, Outcome: OutcomeWaiting, Stage: string(e.Stage), Reason: "snapshot " + st.Status}
+	switch st.Status {
 	case "available":
-		if st.shards > 0 {
-			e.Cache.Shards = st.shards
+		if st.Shards > 0 {
+			e.Cache.Shards = st.Shards
 		}
 		return s.startExport(ctx, e, e.Source, "snapshot available")
 	case "creating":
@@ -251,7 +213,7 @@ func (s *Starter) checkSnapshot(ctx context.Context, e *export.Export) Result {
 	case "failed":
 		return s.fail(ctx, e, export.Error{Code: "snapshot-failed", Message: fmt.Sprintf("snapshot %s failed", e.Source.Snapshot)})
 	}
-	return s.fail(ctx, e, export.Error{Code: "snapshot-failed", Message: fmt.Sprintf("snapshot %s is %s, not available", e.Source.Snapshot, st.status)})
+	return s.fail(ctx, e, export.Error{Code: "snapshot-failed", Message: fmt.Sprintf("snapshot %s is %s, not available", e.Source.Snapshot, st.Status)})
 }
 
 // startExport starts the copy to S3 and then records it (exporting, Export Started). Copy first:

@@ -9,11 +9,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/elasticache"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/cacheport/cacheport/shared/awserr"
 	"github.com/cacheport/cacheport/shared/export"
+	"github.com/cacheport/cacheport/shared/targets"
 )
 
 // Failure codes verify-export records (export.Error.Code).
@@ -80,35 +79,8 @@ func (v *Verifier) list(ctx context.Context, prefix string) ([]listed, error) {
 
 // snapshotStatus returns the source snapshot's status, lower-cased ("" when it is gone).
 func (v *Verifier) snapshotStatus(ctx context.Context, e *export.Export) (string, error) {
-	name := e.Source.Snapshot
-	if e.Cache.Kind == export.KindServerless {
-		out, err := v.ec.DescribeServerlessCacheSnapshots(ctx, &elasticache.DescribeServerlessCacheSnapshotsInput{ServerlessCacheSnapshotName: aws.String(name)})
-		if err != nil {
-			if awserr.Classify(err) == awserr.NotFound {
-				return "", nil
-			}
-			return "", fmt.Errorf("describe serverless snapshot %s: %w", name, err)
-		}
-		for _, s := range out.ServerlessCacheSnapshots {
-			if aws.ToString(s.ServerlessCacheSnapshotName) == name {
-				return strings.ToLower(aws.ToString(s.Status)), nil
-			}
-		}
-		return "", nil
-	}
-	out, err := v.ec.DescribeSnapshots(ctx, &elasticache.DescribeSnapshotsInput{SnapshotName: aws.String(name)})
-	if err != nil {
-		if awserr.Classify(err) == awserr.NotFound {
-			return "", nil
-		}
-		return "", fmt.Errorf("describe snapshot %s: %w", name, err)
-	}
-	for _, s := range out.Snapshots {
-		if aws.ToString(s.SnapshotName) == name {
-			return strings.ToLower(aws.ToString(s.SnapshotStatus)), nil
-		}
-	}
-	return "", nil
+	sn, _, err := targets.DescribeSnapshot(ctx, v.ec, e.Cache.Kind, e.Source.Snapshot)
+	return sn.Status, err
 }
 
 // transitional reports whether a snapshot status means the export may still be writing. The
