@@ -142,7 +142,7 @@ func New(opts Options, s3api S3API, ec ElastiCacheAPI, m *export.Machine, log *s
 // ErrNotOurs is wrapped by an error when the event names a bucket, record or key outside this
 // deployment (another bucket, another prefix, a record that does not exist): acting on it again
 // cannot help, and nothing was deleted.
-var ErrNotOurs = errors.New("not an export of this deployment")
+var ErrNotOurs = export.ErrNotOurs
 
 // Outcome says what one step did to one export.
 type Outcome string

@@ -29,6 +29,10 @@ var (
 	ErrConflict = errors.New("export record changed since it was read")
 	// ErrNotFound is returned by Store.Load when there is no record at the key.
 	ErrNotFound = errors.New("export record not found")
+	// ErrNotOurs is wrapped by every function's error about an event that names a bucket,
+	// prefix, record or object outside this deployment: acting on it again cannot help, and
+	// nothing was changed.
+	ErrNotOurs = errors.New("not an export of this deployment")
 )
 
 // ObjectAPI is the part of the S3 client the record store calls.

@@ -119,7 +119,7 @@ func New(opts Options, ec ElastiCacheAPI, s3c S3API, m *export.Machine, log *slo
 
 // ErrNotOurs is wrapped by Requested's error when the event names a record outside this
 // deployment's bucket and prefix, or one that does not exist: acting on it again cannot help.
-var ErrNotOurs = errors.New("not an export record of this deployment")
+var ErrNotOurs = export.ErrNotOurs
 
 // Outcome says what Requested did.
 type Outcome string

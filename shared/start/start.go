@@ -84,7 +84,7 @@ func New(opts Options, ec ElastiCacheAPI, m *export.Machine, log *slog.Logger, m
 
 // ErrNotOurs is wrapped by Requested's error when the event names a record outside this
 // deployment's bucket and prefix, or one that does not exist: acting on it again cannot help.
-var ErrNotOurs = errors.New("not an export record of this deployment")
+var ErrNotOurs = export.ErrNotOurs
 
 // Outcome says what one step did to one export.
 type Outcome string

@@ -8,7 +8,9 @@ package trigger
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -78,6 +80,29 @@ type RetryableError struct {
 }
 
 func (e *RetryableError) Error() string { return "retryable: " + e.Reason }
+
+// Boundary maps a step's outcome to the error Lambda sees, the same way for every function: a
+// *BadInputError stays one; an error about something outside this deployment
+// (export.ErrNotOurs) becomes a *BadInputError; any other error a *RetryableError; no error but
+// results a retry may cure (retry) a *RetryableError saying why; otherwise nil. Errors are logged
+// under the function's name.
+func Boundary(log *slog.Logger, function string, err error, retry bool, why string) error {
+	var bad *BadInputError
+	switch {
+	case errors.As(err, &bad):
+		log.Error(function+" cannot act on its input", "error", err)
+		return err
+	case errors.Is(err, export.ErrNotOurs):
+		log.Error(function+" cannot act on its input", "error", err)
+		return &BadInputError{Reason: err.Error()}
+	case err != nil:
+		log.Error(function+" failed", "error", err)
+		return &RetryableError{Reason: err.Error()}
+	case retry:
+		return &RetryableError{Reason: why}
+	}
+	return nil
+}
 
 // maxPayload bounds the payloads decoded; EventBridge events are at most 256 KiB.
 const maxPayload = 1 << 20

@@ -2,11 +2,15 @@ package trigger
 
 import (
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cacheport/cacheport/shared/export"
 )
 
 var now = time.Date(2026, 11, 24, 3, 0, 30, 0, time.UTC)
@@ -119,5 +123,26 @@ func TestReceiveReportsAndChecksSubscriptions(t *testing.T) {
 	}
 	if _, r, err := Receive([]byte(`{"action":"reconcile"}`), now, acc); err != nil || r.Scheduled != "2026-11-24T03:00:30Z" {
 		t.Fatalf("schedule: %+v %v", r, err)
+	}
+}
+
+func TestBoundaryMapsOutcomesForLambda(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	var bad *BadInputError
+	var retry *RetryableError
+	if err := Boundary(log, "f", fmt.Errorf("record x: %w", export.ErrNotOurs), false, ""); !errors.As(err, &bad) {
+		t.Errorf("not ours: %v", err)
+	}
+	if err := Boundary(log, "f", &BadInputError{Reason: "x"}, true, ""); !errors.As(err, &bad) {
+		t.Errorf("bad input kept: %v", err)
+	}
+	if err := Boundary(log, "f", errors.New("throttled"), false, ""); !errors.As(err, &retry) {
+		t.Errorf("other error: %v", err)
+	}
+	if err := Boundary(log, "f", nil, true, "why"); !errors.As(err, &retry) || retry.Reason != "why" {
+		t.Errorf("retry: %v", err)
+	}
+	if err := Boundary(log, "f", nil, false, "why"); err != nil {
+		t.Errorf("success: %v", err)
 	}
 }

@@ -160,7 +160,7 @@ func (s *Summary) Retry() bool {
 }
 
 // ErrNotOurs is wrapped by errors about events naming records outside this deployment.
-var ErrNotOurs = errors.New("not an export of this deployment")
+var ErrNotOurs = export.ErrNotOurs
 
 // Started acts on Export Started (and Export Verifying, with continuing set): the export at
 // d.RecordKey is checked for completion or its proof is continued.

@@ -6,7 +6,6 @@ package cleanupexport
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -76,21 +75,8 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*cleanup.Sum
 	if sum != nil {
 		h.log.Info("cleanup-export done", "action", sum.Action, "dry_run", sum.DryRun, "counts", sum.Counts, "results", sum.Results)
 	}
-	var bad *trigger.BadInputError
-	switch {
-	case errors.As(err, &bad):
-		h.log.Error("cleanup-export cannot act on its input", "error", err)
-		return sum, err
-	case errors.Is(err, cleanup.ErrNotOurs):
-		h.log.Error("cleanup-export cannot act on its input", "error", err)
-		return sum, &trigger.BadInputError{Reason: err.Error()}
-	case err != nil:
-		h.log.Error("cleanup-export failed", "error", err)
-		return sum, &trigger.RetryableError{Reason: err.Error()}
-	case sum.Retry():
-		return sum, &trigger.RetryableError{Reason: "some exports could not be cleaned up for a reason a retry may cure"}
-	}
-	return sum, nil
+	return sum, trigger.Boundary(h.log, "cleanup-export", err, err == nil && sum.Retry(),
+		"some exports could not be cleaned up for a reason a retry may cure")
 }
 
 func (h *Handler) route(ctx context.Context, tr trigger.Trigger) (*cleanup.Summary, error) {

@@ -6,7 +6,6 @@ package memcachedexport
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -59,17 +58,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*mcexport.Re
 	if res != nil {
 		h.log.Info("memcached-export done", "export_id", res.ExportID, "cache", res.Cache, "outcome", res.Outcome, "stage", res.Stage, "reason", res.Reason, "nodes", res.Nodes)
 	}
-	switch {
-	case errors.Is(err, mcexport.ErrNotOurs):
-		h.log.Error("memcached-export cannot act on its input", "error", err)
-		return res, &trigger.BadInputError{Reason: err.Error()}
-	case err != nil:
-		h.log.Error("memcached-export failed", "error", err)
-		return res, &trigger.RetryableError{Reason: err.Error()}
-	case res.Retry:
-		return res, &trigger.RetryableError{Reason: res.Err}
-	}
-	return res, nil
+	return res, trigger.Boundary(h.log, "memcached-export", err, err == nil && res.Retry, res.Err)
 }
 
 // Wire builds the handler from validated settings and clients the way the deployed function

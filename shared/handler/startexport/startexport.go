@@ -5,7 +5,6 @@ package startexport
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -77,17 +76,8 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*start.Summa
 	if sum != nil {
 		h.log.Info("start-export done", "action", sum.Action, "window", sum.Window, "counts", sum.Counts, "results", sum.Results)
 	}
-	switch {
-	case errors.Is(err, start.ErrNotOurs):
-		h.log.Error("start-export cannot act on its input", "error", err)
-		return sum, &trigger.BadInputError{Reason: err.Error()}
-	case err != nil:
-		h.log.Error("start-export failed", "error", err)
-		return sum, &trigger.RetryableError{Reason: err.Error()}
-	case sum.Retry():
-		return sum, &trigger.RetryableError{Reason: "some targets failed before anything was recorded; a retry starts them"}
-	}
-	return sum, nil
+	return sum, trigger.Boundary(h.log, "start-export", err, err == nil && sum.Retry(),
+		"some targets failed before anything was recorded; a retry starts them")
 }
 
 // Wire builds the handler from validated settings and clients the way the deployed function

@@ -5,7 +5,6 @@ package verifyexport
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -69,17 +68,8 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*verify.Summ
 	if sum != nil {
 		h.log.Info("verify-export done", "action", sum.Action, "counts", sum.Counts, "results", sum.Results)
 	}
-	switch {
-	case errors.Is(err, verify.ErrNotOurs):
-		h.log.Error("verify-export cannot act on its input", "error", err)
-		return sum, &trigger.BadInputError{Reason: err.Error()}
-	case err != nil:
-		h.log.Error("verify-export failed", "error", err)
-		return sum, &trigger.RetryableError{Reason: err.Error()}
-	case sum.Retry():
-		return sum, &trigger.RetryableError{Reason: "an export could not be checked; a retry checks it again"}
-	}
-	return sum, nil
+	return sum, trigger.Boundary(h.log, "verify-export", err, err == nil && sum.Retry(),
+		"an export could not be checked; a retry checks it again")
 }
 
 // Wire builds the handler from validated settings and clients the way the deployed function
